@@ -8,7 +8,7 @@ comes from a method of this class.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -89,6 +89,9 @@ class Lab:
         self.custom_image: np.ndarray | None = None
         self.batch_credit = 0.0
         self._speed_ratio: float | None = None
+        # The race: a second student with the same seed (so the same initial weights and
+        # batch order) trained on hard labels only, alpha = 0. None while the race is off.
+        self.scratch: Distiller | None = None
 
     # --- settings -------------------------------------------------------------------------
 
@@ -192,6 +195,9 @@ class Lab:
         if wanted <= 0 or self.distiller.finished:
             return 0
         ran = self.distiller.step(max_batches=wanted, time_budget_s=time_budget_s)
+        if self.scratch is not None:
+            # Same number of batches, so both students always stand at the same point.
+            self.scratch.step(max_batches=ran)
         self.batch_credit -= ran
         # Work the budget could not fit is dropped, not queued, so training never lags behind.
         self.batch_credit = min(self.batch_credit, 1.0)
@@ -199,7 +205,30 @@ class Lab:
 
     def reset_student(self, seed: int | None = None) -> None:
         self.distiller.reset(seed)
+        if self.scratch is not None:
+            self.scratch.reset(self.distiller.config.seed)
         self.batch_credit = 0.0
+
+    @property
+    def race_enabled(self) -> bool:
+        return self.scratch is not None
+
+    def set_race(self, enabled: bool) -> None:
+        """Start or stop the race; starting it resets the distilled student so both start level."""
+        if enabled and self.scratch is None:
+            config = replace(self.distiller.config, alpha=0.0)
+            self.scratch = Distiller(self.teacher, self.split, config)
+            self.reset_student()
+            log.info("race started: scratch student beside the distilled one, seed %d", config.seed)
+        elif not enabled and self.scratch is not None:
+            self.scratch = None
+            log.info("race stopped")
+
+    def race_gap(self) -> float | None:
+        """Return distilled minus scratch held-out accuracy, or None while the race is off."""
+        if self.scratch is None:
+            return None
+        return self.distiller.student_accuracy - self.scratch.student_accuracy
 
     # --- panels ---------------------------------------------------------------------------
 

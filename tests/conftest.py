@@ -14,3 +14,31 @@ def split():
 @pytest.fixture(scope="session")
 def teacher():
     return load_teacher()
+
+
+@pytest.fixture
+def lab(teacher, split):
+    """A fresh Lab on the shipped teacher and digits."""
+    from sim.lab import Lab
+
+    return Lab(teacher=teacher, split=split)
+
+
+@pytest.fixture
+def panda_base():
+    """An offscreen 640x360 ShowBase on the software renderer, destroyed after the test.
+
+    Only one ShowBase may exist per process at a time, so tests that use this never overlap.
+    """
+    from panda3d.core import loadPrcFileData
+
+    loadPrcFileData(
+        "kd-test",
+        "load-display p3tinydisplay\nwindow-type offscreen\nwin-size 640 360\n"
+        "audio-library-name null\nsync-video false\n",
+    )
+    from direct.showbase.ShowBase import ShowBase
+
+    base = ShowBase(windowType="offscreen")
+    yield base
+    base.destroy()
