@@ -158,7 +158,7 @@ class Distiller:
         self.order = self.shuffle_rng.permutation(len(self.transfer_labels))
         self.epoch_losses: list[tuple[float, float, float]] = []
         self.history: list[EpochRecord] = []
-        self.student_accuracy = accuracy(self.student, self.split.test_images, self.split.test_labels)
+        self.refresh_accuracy()
         log.info("student reset: %r, seed %d", self.student, seed)
 
     def latest_losses(self) -> tuple[float, float, float]:
@@ -196,10 +196,15 @@ class Distiller:
             self.end_epoch()
         return losses
 
+    def refresh_accuracy(self) -> float:
+        """Recompute and return the student's held-out accuracy."""
+        self.student_accuracy = accuracy(self.student, self.split.test_images, self.split.test_labels)
+        return self.student_accuracy
+
     def end_epoch(self) -> None:
         soft, hard, total = np.mean(self.epoch_losses, axis=0)
         self.epoch += 1
-        self.student_accuracy = accuracy(self.student, self.split.test_images, self.split.test_labels)
+        self.refresh_accuracy()
         self.history.append(EpochRecord(
             self.epoch, float(soft), float(hard), float(total), self.student_accuracy,
             self.config.temperature, self.config.alpha,
