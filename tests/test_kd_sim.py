@@ -1,0 +1,108 @@
+"""The kd-sim command line: report, students, curves and bad options."""
+
+import json
+
+import numpy as np
+import pytest
+
+from sim.cli import main
+from sim.results import read_curves
+
+REPORT_KEYS = {
+    "teacher_accuracy", "scratch_accuracy_mean", "scratch_accuracy_std", "distilled_accuracy_mean",
+    "distilled_accuracy_std", "teacher_params", "student_params", "speed_ratio", "temperature",
+    "alpha", "epochs", "seeds",
+}
+
+
+def run_json(capsys, *args):
+    assert main(["report", "--json", *args]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_report_json_keys_and_ranges(capsys):
+    report = run_json(capsys, "--epochs", "3", "--seeds", "2", "--temperature", "5", "--alpha", "0.5")
+
+    assert REPORT_KEYS <= set(report)
+    for key in ("teacher_accuracy", "scratch_accuracy_mean", "distilled_accuracy_mean"):
+        assert 0 <= report[key] <= 1
+    assert report["temperature"] == 5.0 and report["alpha"] == 0.5
+    assert report["epochs"] == 3 and report["seeds"] == 2
+    assert report["teacher_params"] == 33_738 and report["student_params"] == 1_210
+    assert report["speed_ratio"] > 1
+
+
+def test_report_defaults_distillation_beats_scratch(capsys):
+    report = run_json(capsys)
+
+    assert report["distilled_accuracy_mean"] > report["scratch_accuracy_mean"]
+
+
+def test_report_table(capsys):
+    assert main(["report", "--epochs", "2", "--seeds", "1"]) == 0
+    table = capsys.readouterr().out
+
+    for row in ("teacher accuracy", "scratch student accuracy", "distilled student accuracy",
+                "teacher parameters", "student parameters", "inference speed ratio (measured)"):
+        assert row in table
+
+
+def test_report_omit_class(capsys):
+    report = run_json(capsys, "--omit-class", "3", "--temperature", "8", "--seeds", "2")
+
+    assert report["omitted_class"] == 3
+    assert report["omitted_class_accuracy_after"] > report["omitted_class_accuracy_before"]
+    assert report["omitted_class_accuracy_after"] > 0.5, "well above the 10% of chance"
+    assert report["bias_shift"] > 0
+    assert 0 <= report["overall_accuracy_after"] <= 1
+
+
+@pytest.mark.parametrize("args,message", [
+    (["report", "--temperature", "0.5"], "temperature must be from 1 to 20"),
+    (["report", "--temperature", "hot"], "temperature must be a number"),
+    (["report", "--alpha", "1.5"], "alpha must be from 0 to 1"),
+    (["report", "--epochs", "0"], "epochs must be from 1"),
+    (["report", "--seeds", "-2"], "seeds must be from 1"),
+    (["report", "--omit-class", "10"], "omitted class must be from 0 to 9"),
+])
+def test_bad_options_get_argparse_errors(capsys, args, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_train_student_saves_and_evaluates(tmp_path, capsys):
+    student_path, curves_path = tmp_path / "student.npz", tmp_path / "curves.csv"
+
+    assert main(["train-student", "--epochs", "4", "--save", str(student_path),
+                 "--curves", str(curves_path), "--race"]) == 0
+    trained = capsys.readouterr().out
+    assert main(["evaluate-student", str(student_path)]) == 0
+    evaluated = capsys.readouterr().out
+
+    accuracy_line = trained.splitlines()[1]
+    assert accuracy_line.split()[-1] == evaluated.split()[-1]
+    rows = read_curves(curves_path)
+    assert [row["epoch"] for row in rows] == [1, 2, 3, 4]
+    assert all(0 <= row["scratch_accuracy"] <= 1 for row in rows)
+    saved = np.load(student_path)
+    assert saved["temperature"] == 3.0 and saved["seed"] == 0
+
+
+def test_unwritable_folder_message(tmp_path, capsys):
+    assert main(["train-student", "--epochs", "1", "--save", str(tmp_path / "missing" / "s.npz")]) == 1
+
+    error = capsys.readouterr().err
+    assert error.startswith("kd-sim: error: cannot write the student")
+    assert "does not exist; create it first" in error
+
+
+def test_damaged_student_message(tmp_path, capsys):
+    path = tmp_path / "student.npz"
+    path.write_text("not an archive")
+
+    assert main(["evaluate-student", str(path)]) == 1
+
+    assert "damaged" in capsys.readouterr().err
