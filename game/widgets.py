@@ -1,0 +1,317 @@
+"""Shared drawing helpers for the charts and panels: fonts, text and batched Geoms.
+
+Every helper draws in the XZ plane, which is both the screen plane of aspect2d and the plane
+that faces a camera looking along +Y, so the same code serves in-world charts and 2D panels.
+`QuadBatch` and `LineBatch` keep many rectangles or segments in one Geom whose vertices and
+colours are rewritten in bulk from NumPy arrays.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from panda3d.core import (
+    CardMaker,
+    DynamicTextFont,
+    Filename,
+    Geom,
+    GeomLines,
+    GeomLinestrips,
+    GeomNode,
+    GeomTriangles,
+    GeomVertexArrayFormat,
+    GeomVertexData,
+    GeomVertexFormat,
+    InternalName,
+    NodePath,
+    SamplerState,
+    TextFont,
+    TextNode,
+    Texture,
+    TransparencyAttrib,
+)
+
+log = logging.getLogger(__name__)
+
+ASSETS_FONT_DIR = Path(__file__).resolve().parent.parent / "assets" / "fonts"
+# Fonts tried in order when no font is passed. DejaVu Sans has the Greek and math symbols
+# that Panda3D's built-in font lacks (tau, double bar, multiplication sign).
+SYSTEM_FONTS = (
+    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+    Path("/usr/share/fonts/TTF/DejaVuSans.ttf"),
+    Path("/Library/Fonts/DejaVuSans.ttf"),
+    Path("C:/Windows/Fonts/segoeui.ttf"),
+)
+FONT_PIXELS_PER_UNIT = 64
+
+_font_cache: dict[str, TextFont] = {}
+
+
+def load_font(path: str | Path | None = None) -> TextFont:
+    """Load a TrueType font (cached), or the first usable one of assets/fonts and SYSTEM_FONTS.
+
+    Falls back to Panda3D's built-in font, which lacks tau and other symbols, so `symbol()`
+    then picks plain-text stand-ins.
+    """
+    candidates = [Path(path)] if path is not None else [
+        *sorted(ASSETS_FONT_DIR.glob("*.ttf")), *sorted(ASSETS_FONT_DIR.glob("*.otf")), *SYSTEM_FONTS,
+    ]
+    for candidate in candidates:
+        key = str(candidate)
+        if key in _font_cache:
+            return _font_cache[key]
+        if not candidate.is_file():
+            continue
+        font = DynamicTextFont(Filename.fromOsSpecific(key))
+        if not font.isValid():
+            log.warning("font %s could not be read; trying the next one", key)
+            continue
+        font.setPixelsPerUnit(FONT_PIXELS_PER_UNIT)
+        font.setPageSize(512, 512)
+        _font_cache[key] = font
+        log.info("loaded font %s", key)
+        return font
+
+    if path is not None:
+        raise FileNotFoundError(f"font {path} is missing or not a readable TrueType/OpenType file")
+    log.warning("no TrueType font found in %s or the system font folders; using Panda3D's "
+                "built-in font, which lacks the tau symbol", ASSETS_FONT_DIR)
+    return TextNode.getDefaultFont()
+
+
+def symbol(font: TextFont, preferred: str, fallback: str) -> str:
+    """Return `preferred` if `font` has a glyph for each of its characters, else `fallback`."""
+    probe = TextNode("glyph-probe")
+    probe.setFont(font)
+    if all(probe.hasCharacter(character) for character in preferred if not character.isspace()):
+        return preferred
+    return fallback
+
+
+def make_text(parent: NodePath, text: str, font: TextFont, *, pos=(0.0, 0.0), scale: float = 0.05,
+              color=(1, 1, 1, 1), align: str = "left", y: float = 0.0, name: str = "text") -> NodePath:
+    """Attach a TextNode at (x, z) = pos in parent's XZ plane and return its NodePath.
+
+    `align` is "left", "center" or "right"; the baseline sits at pos.
+    """
+    node = TextNode(name)
+    node.setFont(font)
+    node.setText(text)
+    node.setTextColor(*color)
+    node.setAlign({"left": TextNode.ALeft, "center": TextNode.ACenter, "right": TextNode.ARight}[align])
+    path = parent.attachNewNode(node)
+    path.setPos(pos[0], y, pos[1])
+    path.setScale(scale)
+    return path
+
+
+def set_text(path: NodePath, text: str) -> None:
+    """Change a text node's string only when it differs, since each change rebuilds its glyphs."""
+    node = path.node()
+    if node.getText() != text:
+        node.setText(text)
+
+
+def set_text_color(path: NodePath, color) -> None:
+    node = path.node()
+    if tuple(node.getTextColor()) != tuple(float(c) for c in color):
+        node.setTextColor(*color)
+
+
+def _split_format() -> GeomVertexFormat:
+    """Return a registered format with positions and float RGBA colours in separate arrays."""
+    positions = GeomVertexArrayFormat()
+    positions.addColumn(InternalName.getVertex(), 3, Geom.NT_float32, Geom.C_point)
+    colors = GeomVertexArrayFormat()
+    colors.addColumn(InternalName.getColor(), 4, Geom.NT_float32, Geom.C_color)
+    layout = GeomVertexFormat()
+    layout.addArray(positions)
+    layout.addArray(colors)
+    return GeomVertexFormat.registerFormat(layout)
+
+
+SPLIT_FORMAT = _split_format()
+
+
+def _write(vdata: GeomVertexData, array_index: int, values: np.ndarray) -> None:
+    values = np.ascontiguousarray(values, dtype=np.float32)
+    vdata.modifyArray(array_index).modifyHandle().copyDataFrom(values)
+
+
+def _broadcast_colors(colors, count: int, per_item: int) -> np.ndarray:
+    """Expand one RGBA, or one per item (count, 4), to one per vertex (count * per_item, 4)."""
+    colors = np.asarray(colors, dtype=np.float32)
+    if colors.ndim == 1:
+        colors = np.broadcast_to(colors, (count, 4))
+    return np.repeat(colors, per_item, axis=0)
+
+
+class QuadBatch:
+    """`count` axis-aligned rectangles in the XZ plane, drawn as one Geom."""
+
+    def __init__(self, parent: NodePath, count: int, name: str = "quads", y: float = 0.0):
+        self.count = count
+        self.y = y
+        self.vdata = GeomVertexData(name, SPLIT_FORMAT, Geom.UHDynamic)
+        self.vdata.uncleanSetNumRows(4 * count)
+
+        triangles = GeomTriangles(Geom.UHStatic)
+        triangles.setIndexType(Geom.NTUint32)
+        for corner in range(0, 4 * count, 4):
+            # Counter-clockwise seen from -Y, so the front faces a camera looking along +Y.
+            triangles.addVertices(corner, corner + 1, corner + 2)
+            triangles.addVertices(corner, corner + 2, corner + 3)
+        geom = Geom(self.vdata)
+        geom.addPrimitive(triangles)
+        node = GeomNode(name)
+        node.addGeom(geom)
+        self.path = parent.attachNewNode(node)
+        self.path.setTransparency(TransparencyAttrib.MAlpha)
+        self.path.setTwoSided(True)
+
+        self.set_rects(np.zeros(count), np.zeros(count), np.zeros(count), np.zeros(count))
+        self.set_colors((1, 1, 1, 1))
+
+    def set_rects(self, x0, z0, x1, z1, y=None) -> None:
+        """Place rectangle i between corners (x0[i], z0[i]) and (x1[i], z1[i]).
+
+        `y` (scalar or per rectangle) overrides the batch's depth. A smaller y is nearer a
+        camera looking along +Y, which keeps overlapping rectangles from z-fighting.
+        """
+        x0, z0, x1, z1 = (np.broadcast_to(np.asarray(v, dtype=np.float32), (self.count,))
+                          for v in (x0, z0, x1, z1))
+        corners = np.empty((self.count, 4, 3), dtype=np.float32)
+        depth = self.y if y is None else np.asarray(y, dtype=np.float32).reshape(-1, 1)
+        corners[:, :, 1] = depth
+        corners[:, 0, 0], corners[:, 0, 2] = x0, z0
+        corners[:, 1, 0], corners[:, 1, 2] = x1, z0
+        corners[:, 2, 0], corners[:, 2, 2] = x1, z1
+        corners[:, 3, 0], corners[:, 3, 2] = x0, z1
+        _write(self.vdata, 0, corners)
+
+    def set_colors(self, colors) -> None:
+        """Colour every rectangle with one RGBA, or each with its row of a (count, 4) array."""
+        _write(self.vdata, 1, _broadcast_colors(colors, self.count, 4))
+
+    def remove(self) -> None:
+        self.path.removeNode()
+
+
+class LineBatch:
+    """`count` straight segments in the XZ plane, drawn as one GeomLines."""
+
+    def __init__(self, parent: NodePath, count: int, name: str = "lines", y: float = 0.0,
+                 thickness: float = 1.0):
+        self.count = count
+        self.y = y
+        self.vdata = GeomVertexData(name, SPLIT_FORMAT, Geom.UHDynamic)
+        self.vdata.uncleanSetNumRows(2 * count)
+
+        lines = GeomLines(Geom.UHStatic)
+        lines.setIndexType(Geom.NTUint32)
+        for start in range(0, 2 * count, 2):
+            lines.addVertices(start, start + 1)
+        geom = Geom(self.vdata)
+        geom.addPrimitive(lines)
+        node = GeomNode(name)
+        node.addGeom(geom)
+        self.path = parent.attachNewNode(node)
+        self.path.setTransparency(TransparencyAttrib.MAlpha)
+        self.path.setRenderModeThickness(thickness)
+
+        zeros = np.zeros((count, 2))
+        self.set_segments(zeros, zeros)
+        self.set_colors((1, 1, 1, 1))
+
+    def set_segments(self, starts, ends) -> None:
+        """Draw segment i from starts[i] to ends[i], both (count, 2) arrays of (x, z)."""
+        points = np.empty((self.count, 2, 3), dtype=np.float32)
+        points[:, :, 1] = self.y
+        points[:, 0, 0::2] = np.asarray(starts, dtype=np.float32)
+        points[:, 1, 0::2] = np.asarray(ends, dtype=np.float32)
+        _write(self.vdata, 0, points)
+
+    def set_colors(self, colors) -> None:
+        _write(self.vdata, 1, _broadcast_colors(colors, self.count, 2))
+
+    def remove(self) -> None:
+        self.path.removeNode()
+
+
+def make_polyline(parent: NodePath, xs, zs, color, name: str = "polyline", y: float = 0.0,
+                  thickness: float = 2.0) -> NodePath:
+    """Build one GeomLinestrip through the points (xs[i], zs[i]) and return its NodePath."""
+    points = np.zeros((len(xs), 3), dtype=np.float32)
+    points[:, 0] = xs
+    points[:, 1] = y
+    points[:, 2] = zs
+
+    vdata = GeomVertexData(name, SPLIT_FORMAT, Geom.UHStatic)
+    vdata.uncleanSetNumRows(len(points))
+    _write(vdata, 0, points)
+    _write(vdata, 1, _broadcast_colors(color, len(points), 1))
+
+    strip = GeomLinestrips(Geom.UHStatic)
+    strip.addConsecutiveVertices(0, len(points))
+    strip.closePrimitive()
+    geom = Geom(vdata)
+    geom.addPrimitive(strip)
+    node = GeomNode(name)
+    node.addGeom(geom)
+    path = parent.attachNewNode(node)
+    path.setRenderModeThickness(thickness)
+    return path
+
+
+def image_texture(pixels: np.ndarray, name: str = "digit") -> Texture:
+    """Return a nearest-filtered greyscale texture of an (8, 8) or (64,) image in [0, 1].
+
+    Row 0 of the image is its top, but Panda3D textures start at the bottom row, hence the flip.
+    """
+    texture = Texture(name)
+    update_image_texture(texture, pixels)
+    texture.setMagfilter(SamplerState.FTNearest)
+    texture.setMinfilter(SamplerState.FTNearest)
+    texture.setWrapU(SamplerState.WMClamp)
+    texture.setWrapV(SamplerState.WMClamp)
+    return texture
+
+
+def update_image_texture(texture: Texture, pixels: np.ndarray) -> None:
+    image = np.asarray(pixels, dtype=np.float32).reshape(8, 8)
+    grey = (np.clip(image[::-1], 0.0, 1.0) * 255).astype(np.uint8)
+    if texture.getXSize() != 8 or texture.getFormat() != Texture.FLuminance:
+        texture.setup2dTexture(8, 8, Texture.TUnsignedByte, Texture.FLuminance)
+    texture.setRamImage(np.ascontiguousarray(grey).tobytes())
+
+
+def rgb_texture(colors: np.ndarray, texture: Texture | None = None, name: str = "colors") -> Texture:
+    """Write an (rows, cols, 3) float RGB array in [0, 1] into a nearest-filtered texture.
+
+    Row 0 of `colors` is drawn at the top.
+    """
+    rows, cols = colors.shape[:2]
+    if texture is None:
+        texture = Texture(name)
+        texture.setMagfilter(SamplerState.FTNearest)
+        texture.setMinfilter(SamplerState.FTNearest)
+        texture.setWrapU(SamplerState.WMClamp)
+        texture.setWrapV(SamplerState.WMClamp)
+    if texture.getXSize() != cols or texture.getYSize() != rows:
+        texture.setup2dTexture(cols, rows, Texture.TUnsignedByte, Texture.FRgb)
+    # Panda3D stores RGB textures as BGR, bottom row first.
+    bgr = (np.clip(colors[::-1, :, ::-1], 0.0, 1.0) * 255).astype(np.uint8)
+    texture.setRamImage(np.ascontiguousarray(bgr).tobytes())
+    return texture
+
+
+def textured_card(parent: NodePath, texture: Texture, x0: float, z0: float, x1: float, z1: float,
+                  name: str = "card") -> NodePath:
+    """Return a rectangle from (x0, z0) to (x1, z1) showing `texture` unstretched across it."""
+    maker = CardMaker(name)
+    maker.setFrame(x0, x1, z0, z1)
+    card = parent.attachNewNode(maker.generate())
+    card.setTexture(texture)
+    return card

@@ -1,0 +1,86 @@
+"""VerdictPanel and AccuracyPanel: their numbers come from the lab's networks and summary."""
+
+import numpy as np
+
+from game.panels import AccuracyPanel, VerdictPanel, pick_verdict_indices
+
+
+def shown_predictions(panel):
+    return [[int(text.node().getText()) for text in row] for row in panel.predictions]
+
+
+def test_verdict_indices_are_varied(lab):
+    indices = pick_verdict_indices(lab)
+    labels = lab.split.test_labels[indices]
+    untrained = lab.distiller.initial_student.predict(lab.split.test_images[indices])
+
+    assert len(indices) >= 6
+    assert len(set(labels.tolist())) == len(indices)
+    assert np.sum(untrained != labels) >= 3
+
+
+def test_verdict_predictions_match_networks(panda_base, lab):
+    lab.distiller.run(2)
+    panel = VerdictPanel(panda_base.aspect2d, lab)
+    images = lab.split.test_images[panel.indices]
+
+    shown = np.array(shown_predictions(panel))
+    np.testing.assert_array_equal(shown[:, 0], lab.distiller.initial_student.predict(images))
+    np.testing.assert_array_equal(shown[:, 1], lab.student.predict(images))
+    np.testing.assert_array_equal(shown[:, 2], lab.teacher.predict(images))
+    labels = [int(text.node().getText()) for text in panel.labels]
+    assert labels == lab.split.test_labels[panel.indices].tolist()
+    panel.destroy()
+
+
+def test_verdict_colours_mark_right_and_wrong(panda_base, lab):
+    panel = VerdictPanel(panda_base.aspect2d, lab, indices=[0, 1, 2, 3, 4, 5])
+    for verdict, row in zip(panel.verdicts, panel.predictions):
+        for guess, text in zip((verdict.untrained_prediction, verdict.student_prediction,
+                                verdict.teacher_prediction), row):
+            red, green = text.node().getTextColor()[0], text.node().getTextColor()[1]
+            assert (green > red) == (guess == verdict.label)
+    panel.destroy()
+
+
+def test_verdict_student_column_follows_training(panda_base, lab):
+    panel = VerdictPanel(panda_base.aspect2d, lab)
+    before = shown_predictions(panel)
+    lab.distiller.run(5)
+    panel.update(1.0)
+    after = shown_predictions(panel)
+    images = lab.split.test_images[panel.indices]
+
+    assert [row[1] for row in after] == lab.student.predict(images).tolist()
+    assert [row[0] for row in after] == [row[0] for row in before]
+    panel.destroy()
+
+
+def test_accuracy_panel_shows_summary(panda_base, lab):
+    panel = AccuracyPanel(panda_base.aspect2d, lab)
+    summary = lab.accuracy_summary()
+    text = panel.text
+
+    assert f"{summary.teacher_accuracy * 100:.1f} %" in text
+    assert f"{summary.student_accuracy * 100:.1f} %" in text
+    assert f"{summary.teacher_params:,}" in text
+    assert f"{summary.student_params:,}" in text
+    assert f"{summary.param_ratio:.1f}" in text
+    assert f"{summary.speed_ratio:.1f}" in text
+    panel.destroy()
+
+
+def test_accuracy_panel_follows_student(panda_base, lab):
+    panel = AccuracyPanel(panda_base.aspect2d, lab)
+    lab.distiller.run(3)
+    panel.update(1.0)
+    assert f"{lab.distiller.student_accuracy * 100:.1f} %" in panel.text
+    panel.destroy()
+
+
+def test_panels_destroy_removes_all_nodes(panda_base, lab):
+    parent = panda_base.aspect2d.attachNewNode("parent")
+    for panel in (VerdictPanel(parent, lab), AccuracyPanel(parent, lab)):
+        panel.update(0.5)
+        panel.destroy()
+    assert parent.getNumChildren() == 0
