@@ -4,9 +4,10 @@ Shapes and layout shared by every kernel:
 - `sizes` is an int64 array of layer widths, input first and classes last, e.g. [64, 16, 10].
 - `params` is one flat float32 vector. For each layer l it holds the weights W_l as a
   row-major (sizes[l], sizes[l+1]) block followed by the bias b_l of length sizes[l+1].
-- `acts` is a (batch, sum(sizes)) float32 buffer: column block l holds layer l's output, the
-  input in block 0 and the logits in the last block. `deltas` has the same layout and holds
-  the gradient of the loss with respect to each layer's pre-activation.
+- `acts` is a flat float32 buffer of batch * sum(sizes) values: layer l's output is the
+  contiguous (batch, sizes[l]) block starting at batch * sum(sizes[:l]), the input first and
+  the logits last. `deltas` has the same layout and holds the gradient of the loss with
+  respect to each layer's pre-activation. Contiguous blocks let np.dot call BLAS.
 - `masks` is (batch, sum of hidden widths) of inverted-dropout scales (0 or 1/keep), or an
   array with zero rows for no dropout.
 
@@ -48,6 +49,20 @@ def unit_offsets(sizes):
     return starts
 
 
+@njit(cache=CACHE)
+def layer_block(buffer, starts, layer, batch):
+    """Return layer `layer`'s (batch, width) view of a flat activation or delta buffer."""
+    return buffer[batch * starts[layer]:batch * starts[layer + 1]].reshape(
+        (batch, starts[layer + 1] - starts[layer]))
+
+
+@njit(cache=CACHE)
+def weight_matrix(params, offsets, sizes, layer):
+    """Return layer `layer`'s (n_in, n_out) weight view of the flat parameter vector."""
+    start = offsets[layer, 0]
+    return params[start:start + sizes[layer] * sizes[layer + 1]].reshape((sizes[layer], sizes[layer + 1]))
+
+
 @njit(cache=CACHE, fastmath=True)
 def forward(params, sizes, x, acts, masks):
     """Fill `acts` with every layer's output: a_{l+1} = relu(a_l W_l + b_l), logits last.
@@ -59,35 +74,25 @@ def forward(params, sizes, x, acts, masks):
     starts = unit_offsets(sizes)
     n_layers = sizes.shape[0] - 1
     use_dropout = masks.shape[0] > 0
-
-    for i in range(batch):
-        for k in range(sizes[0]):
-            acts[i, k] = x[i, k]
+    layer_block(acts, starts, 0, batch)[:] = x
 
     for l in range(n_layers):
-        n_in, n_out = sizes[l], sizes[l + 1]
-        w0, b0 = offsets[l, 0], offsets[l, 1]
-        in0, out0 = starts[l], starts[l + 1]
-        last = l == n_layers - 1
-        row = np.empty(n_out, dtype=np.float32)
+        a_in = layer_block(acts, starts, l, batch)
+        a_out = layer_block(acts, starts, l + 1, batch)
+        np.dot(a_in, weight_matrix(params, offsets, sizes, l), a_out)
 
+        n_out, b0 = sizes[l + 1], offsets[l, 1]
+        mask0 = starts[l + 1] - sizes[0]
+        last = l == n_layers - 1
         for i in range(batch):
             for j in range(n_out):
-                row[j] = params[b0 + j]
-            for k in range(n_in):
-                a = acts[i, in0 + k]
-                if a != 0.0:
-                    base = w0 + k * n_out
-                    for j in range(n_out):
-                        row[j] += a * params[base + j]
-            for j in range(n_out):
-                value = row[j]
+                value = a_out[i, j] + params[b0 + j]
                 if not last:
                     if value < 0.0:
                         value = 0.0
                     if use_dropout:
-                        value *= masks[i, out0 - sizes[0] + j]
-                acts[i, out0 + j] = value
+                        value *= masks[i, mask0 + j]
+                a_out[i, j] = value
 
 
 @njit(cache=CACHE, fastmath=True)
@@ -97,43 +102,37 @@ def backward(params, sizes, acts, deltas, masks, grads):
     grads has the layout of params: dL/dW_l = a_l^T delta_{l+1}, dL/db_l = sum over the batch
     of delta_{l+1}, and delta_l = (delta_{l+1} W_l^T) * relu'(a_l) * mask.
     """
-    batch = acts.shape[0]
     offsets = layer_offsets(sizes)
     starts = unit_offsets(sizes)
+    batch = acts.shape[0] // starts[-1]
     n_layers = sizes.shape[0] - 1
     use_dropout = masks.shape[0] > 0
-    grads[:] = 0.0
 
     for l in range(n_layers - 1, -1, -1):
-        n_in, n_out = sizes[l], sizes[l + 1]
-        w0, b0 = offsets[l, 0], offsets[l, 1]
-        in0, out0 = starts[l], starts[l + 1]
+        n_out, b0 = sizes[l + 1], offsets[l, 1]
+        a_in = layer_block(acts, starts, l, batch)
+        delta = layer_block(deltas, starts, l + 1, batch)
+        weights = weight_matrix(params, offsets, sizes, l)
+        np.dot(a_in.T, delta, weight_matrix(grads, offsets, sizes, l))
 
+        for j in range(n_out):
+            grads[b0 + j] = 0.0
         for i in range(batch):
-            for k in range(n_in):
-                a = acts[i, in0 + k]
-                if a != 0.0:
-                    base = w0 + k * n_out
-                    for j in range(n_out):
-                        grads[base + j] += a * deltas[i, out0 + j]
             for j in range(n_out):
-                grads[b0 + j] += deltas[i, out0 + j]
+                grads[b0 + j] += delta[i, j]
 
         if l == 0:
             break
 
+        delta_in = layer_block(deltas, starts, l, batch)
+        np.dot(delta, weights.T, delta_in)
+        mask0 = starts[l] - sizes[0]
         for i in range(batch):
-            for k in range(n_in):
-                if acts[i, in0 + k] <= 0.0:
-                    deltas[i, in0 + k] = 0.0
-                    continue
-                total = 0.0
-                base = w0 + k * n_out
-                for j in range(n_out):
-                    total += deltas[i, out0 + j] * params[base + j]
-                if use_dropout:
-                    total *= masks[i, in0 - sizes[0] + k]
-                deltas[i, in0 + k] = total
+            for k in range(sizes[l]):
+                if a_in[i, k] <= 0.0:
+                    delta_in[i, k] = 0.0
+                elif use_dropout:
+                    delta_in[i, k] *= masks[i, mask0 + k]
 
 
 @njit(cache=CACHE)
@@ -180,29 +179,54 @@ def kd_loss_grad(student_logits, teacher_logits, labels, temperature, alpha, gra
     """
     batch, n = student_logits.shape
     has_teacher = teacher_logits.shape[0] > 0
-    log_ps = np.empty(n, dtype=np.float64)
-    log_pt = np.empty(n, dtype=np.float64)
-    log_p1 = np.empty(n, dtype=np.float64)
+    exp_1 = np.empty(n, dtype=np.float64)
+    exp_s = np.empty(n, dtype=np.float64)
+    exp_t = np.empty(n, dtype=np.float64)
     soft = 0.0
     hard = 0.0
     soft_scale = alpha * temperature / batch
     hard_scale = (1.0 - alpha) / batch
 
     for i in range(batch):
-        log_softmax_row(student_logits[i], 1.0, log_p1)
-        hard -= log_p1[labels[i]]
+        z = student_logits[i]
+        peak = z[0]
+        for k in range(1, n):
+            peak = max(peak, z[k])
+
+        # Cross-entropy at tau = 1, with log-sum-exp around the row maximum.
+        total_1 = 0.0
         for k in range(n):
-            grad[i, k] = hard_scale * math.exp(log_p1[k])
+            exp_1[k] = math.exp(z[k] - peak)
+            total_1 += exp_1[k]
+        hard -= z[labels[i]] - peak - math.log(total_1)
+        for k in range(n):
+            grad[i, k] = hard_scale * exp_1[k] / total_1
         grad[i, labels[i]] -= hard_scale
 
-        if has_teacher:
-            log_softmax_row(student_logits[i], temperature, log_ps)
-            log_softmax_row(teacher_logits[i], temperature, log_pt)
-            for k in range(n):
-                pt = math.exp(log_pt[k])
-                if pt > 0.0:
-                    soft += pt * (log_pt[k] - log_ps[k])
-                grad[i, k] += soft_scale * (math.exp(log_ps[k]) - pt)
+        if not has_teacher:
+            continue
+
+        # Both softmaxes at tau; the maximum of z / tau is peak / tau because tau > 0.
+        t = teacher_logits[i]
+        peak_t = t[0]
+        for k in range(1, n):
+            peak_t = max(peak_t, t[k])
+        total_s = 0.0
+        total_t = 0.0
+        for k in range(n):
+            exp_s[k] = math.exp((z[k] - peak) / temperature)
+            exp_t[k] = math.exp((t[k] - peak_t) / temperature)
+            total_s += exp_s[k]
+            total_t += exp_t[k]
+        log_norm_s = math.log(total_s)
+        log_norm_t = math.log(total_t)
+        for k in range(n):
+            pt = exp_t[k] / total_t
+            if pt > 0.0:
+                log_pt = (t[k] - peak_t) / temperature - log_norm_t
+                log_ps = (z[k] - peak) / temperature - log_norm_s
+                soft += pt * (log_pt - log_ps)
+            grad[i, k] += soft_scale * (exp_s[k] / total_s - pt)
 
     soft = soft * temperature * temperature / batch
     hard = hard / batch
@@ -229,17 +253,21 @@ def train_step(
 ):
     """Run one minibatch step (forward, loss, backward, Adam) and return (soft, hard, total).
 
-    With alpha = 0 and teacher_logits of zero rows this is plain cross-entropy training, which
-    is how the teacher and the scratch student train.
+    acts and deltas are flat float32 buffers of at least batch * sum(sizes) values. With
+    alpha = 0 and teacher_logits of zero rows this is plain cross-entropy training, which is how
+    the teacher and the scratch student train.
     """
+    batch = x.shape[0]
+    starts = unit_offsets(sizes)
+    used = batch * starts[-1]
+    acts = acts[:used]
+    deltas = deltas[:used]
     forward(params, sizes, x, acts, masks)
 
-    n_classes = sizes[sizes.shape[0] - 1]
-    logit0 = acts.shape[1] - n_classes
-    logits = acts[:, logit0:]
-    grad_logits = np.empty((x.shape[0], n_classes), dtype=np.float32)
+    last = sizes.shape[0] - 1
+    logits = layer_block(acts, starts, last, batch)
+    grad_logits = layer_block(deltas, starts, last, batch)
     soft, hard = kd_loss_grad(logits, teacher_logits, labels, temperature, alpha, grad_logits)
-    deltas[:, logit0:] = grad_logits
 
     backward(params, sizes, acts, deltas, masks, grads)
     adam_update(params, grads, m, v, step, learning_rate, 0.9, 0.999, 1e-8)
@@ -249,7 +277,8 @@ def train_step(
 @njit(cache=CACHE)
 def predict_logits(params, sizes, x):
     """Return the logits (batch, classes) float32 for inputs x (batch, sizes[0])."""
+    batch = x.shape[0]
     starts = unit_offsets(sizes)
-    acts = np.empty((x.shape[0], starts[-1]), dtype=np.float32)
+    acts = np.empty(batch * starts[-1], dtype=np.float32)
     forward(params, sizes, x, acts, np.empty((0, 0), dtype=np.float32))
-    return acts[:, starts[-2]:].copy()
+    return layer_block(acts, starts, sizes.shape[0] - 1, batch).copy()

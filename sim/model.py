@@ -88,9 +88,9 @@ class MLP:
         """Return every layer's output for one input (inputs,), the input first, logits last."""
         x = np.ascontiguousarray(np.reshape(x, (1, self.sizes[0])), dtype=np.float32)
         starts = np.concatenate([[0], np.cumsum(self.sizes)])
-        acts = np.empty((1, starts[-1]), dtype=np.float32)
+        acts = np.empty(starts[-1], dtype=np.float32)
         kernels.forward(self.params, self.sizes_array, x, acts, np.empty((0, 0), np.float32))
-        return [acts[0, starts[l]:starts[l + 1]].copy() for l in range(len(self.sizes))]
+        return [acts[starts[l]:starts[l + 1]].copy() for l in range(len(self.sizes))]
 
     def copy(self) -> "MLP":
         return type(self)(self.sizes, self.params.copy())

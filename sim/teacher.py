@@ -58,6 +58,8 @@ def train_teacher(
     v = np.zeros_like(teacher.params)
     grads = np.zeros_like(teacher.params)
     no_teacher = np.empty((0, sizes[-1]), dtype=np.float32)
+    acts = np.empty(TEACHER_BATCH * n_units, dtype=np.float32)
+    deltas = np.empty_like(acts)
     step = 0
 
     bar = ProgressBar("training teacher", epochs) if show_progress else None
@@ -73,8 +75,6 @@ def train_teacher(
             x = np.ascontiguousarray(images[batch])
             masks = (rng.random((len(batch), n_hidden)) < TEACHER_KEEP).astype(np.float32)
             masks /= TEACHER_KEEP
-            acts = np.empty((len(batch), n_units), dtype=np.float32)
-            deltas = np.empty_like(acts)
             step += 1
             _, hard, _ = kernels.train_step(
                 teacher.params, sizes_array, x, no_teacher, split.train_labels[batch], masks,

@@ -150,7 +150,7 @@ class Distiller:
         self.grads = np.zeros_like(self.student.params)
         self.adam_step = 0
         units = int(sum(self.config.student_sizes))
-        self.acts = np.empty((self.config.batch_size, units), dtype=np.float32)
+        self.acts = np.empty(self.config.batch_size * units, dtype=np.float32)
         self.deltas = np.empty_like(self.acts)
 
         self.epoch = 0
@@ -179,7 +179,6 @@ class Distiller:
         batch = self.order[self.batch_index * size:(self.batch_index + 1) * size]
         if self.batch_log is not None:
             self.batch_log.append(batch.copy())
-        n = len(batch)
         self.adam_step += 1
 
         losses = kernels.train_step(
@@ -188,7 +187,7 @@ class Distiller:
             np.empty((0, 0), dtype=np.float32),
             self.config.temperature, self.config.alpha, self.config.learning_rate,
             self.adam_m, self.adam_v, self.adam_step,
-            self.acts[:n], self.deltas[:n], self.grads,
+            self.acts, self.deltas, self.grads,
         )
         self.epoch_losses.append(losses)
         self.batch_index += 1

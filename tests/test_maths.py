@@ -130,15 +130,15 @@ def test_gradient_matches_finite_differences(tau, alpha):
         assert analytic[p] == pytest.approx(numeric, rel=1e-4, abs=1e-7), f"parameter {p}"
 
     # The float32 kernel computes the same gradient.
-    acts32 = np.empty((8, sum(sizes)), np.float32)
+    acts32 = np.empty(8 * sum(sizes), np.float32)
     deltas32 = np.empty_like(acts32)
     grads32 = np.empty(params.size, np.float32)
     no_masks = np.empty((0, 0), np.float32)
     kernels.forward(student.params, student.sizes_array, x.astype(np.float32), acts32, no_masks)
     logit_grad32 = np.empty((8, 10), np.float32)
-    kernels.kd_loss_grad(acts32[:, -10:], teacher_logits.astype(np.float32), labels, tau, alpha,
-                         logit_grad32)
-    deltas32[:, -10:] = logit_grad32
+    kernels.kd_loss_grad(acts32[-80:].reshape(8, 10), teacher_logits.astype(np.float32), labels,
+                         tau, alpha, logit_grad32)
+    deltas32[-80:] = logit_grad32.ravel()
     kernels.backward(student.params, student.sizes_array, acts32, deltas32, no_masks, grads32)
     np.testing.assert_allclose(grads32, analytic, rtol=1e-3, atol=1e-5)
 
@@ -158,7 +158,7 @@ def test_train_step_matches_reference_with_dropout():
                                labels, 4.0, 0.6, 0.01, m64, v64, 1, masks.astype(np.float64))
 
     m, v, grads = (np.zeros_like(model.params) for _ in range(3))
-    acts = np.empty((12, sum(sizes)), np.float32)
+    acts = np.empty(12 * sum(sizes), np.float32)
     out = kernels.train_step(model.params, model.sizes_array, x, teacher_logits, labels, masks,
                              4.0, 0.6, 0.01, m, v, 1, acts, np.empty_like(acts), grads)
 
