@@ -10,6 +10,8 @@ setup(
         "panda3d>=1.10.14,<1.11",
         "numpy>=1.26",
         "numba>=0.59",
+        # Numba calls BLAS through SciPy for np.dot inside the kernels.
+        "scipy>=1.10",
     ],
     extras_require={
         "video": ["imageio>=2.31", "imageio-ffmpeg>=0.4.9"],

@@ -1,0 +1,1 @@
+"""Benchmarks for KD Explorer: `python -m bench` prints a table, `--json` one JSON object."""
