@@ -280,3 +280,67 @@ class Lab:
 
     def student_accuracy(self) -> float:
         return accuracy(self.student, self.split.test_images, self.split.test_labels)
+
+    def sample_losses(self) -> tuple[float, float | None, float | None]:
+        """Return (soft, hard, total) distillation losses for the current input alone.
+
+        Same terms as training: soft = tau^2 * KL(teacher_tau || student_tau), hard = the
+        cross-entropy against the true label at tau = 1, total = alpha * soft + (1 - alpha) *
+        hard. A drawn image has no label, so hard and total are None for it.
+        """
+        x = self.current_image[None, :]
+        teacher_logits = self.teacher.logits(x)
+        student_logits = self.student.logits(x)
+        label = self.current_label
+        labels = np.array([0 if label is None else label], dtype=np.int64)
+        grad = np.empty_like(student_logits)
+        soft, hard = kernels.kd_loss_grad(student_logits, teacher_logits, labels,
+                                          self.temperature, self.alpha, grad)
+        if label is None:
+            return float(soft), None, None
+        return float(soft), float(hard), float(self.alpha * soft + (1.0 - self.alpha) * hard)
+
+    # --- held-out class, saved results ------------------------------------------------------
+
+    @property
+    def omitted_class(self) -> int | None:
+        return self.distiller.config.omit_class
+
+    def set_omitted_class(self, digit: int | None) -> None:
+        """Rebuild the trainer so that digit's images never reach the student (None keeps all).
+
+        The student restarts from its seed, and so does the scratch student of a running race.
+        """
+        config = replace(self.distiller.config, omit_class=digit)
+        self.distiller = Distiller(self.teacher, self.split, config)
+        if self.scratch is not None:
+            self.scratch = Distiller(self.teacher, self.split, replace(config, alpha=0.0))
+        self.batch_credit = 0.0
+        log.info("omitted class set to %s", digit)
+
+    def omitted_class_result(self):
+        """Return the omitted class's accuracy before and after its bias correction, or None."""
+        from sim.experiments import evaluate_omitted_class
+
+        if self.omitted_class is None:
+            return None
+        return evaluate_omitted_class(self.student, self.split, self.omitted_class)
+
+    def save_student(self, path) -> None:
+        """Write the student with its layer sizes, tau, alpha and seed to a .npz file."""
+        from sim.results import save_student
+
+        save_student(self.distiller, path)
+
+    def load_student(self, path) -> dict:
+        """Load a saved student; on a bad file raise AssetError and keep the current one."""
+        from sim.results import load_student
+
+        return load_student(self.distiller, path)
+
+    def export_curves(self, path) -> None:
+        """Write the training curves as CSV, with the scratch accuracy while a race runs."""
+        from sim.results import write_curves
+
+        scratch = None if self.scratch is None else self.scratch.history
+        write_curves(path, self.distiller.history, scratch)

@@ -107,3 +107,91 @@ def test_dark_knowledge_softens_with_temperature(lab):
     off_diagonal = ~np.eye(10, dtype=bool)
 
     assert lab.dark_knowledge_map(10.0)[off_diagonal].sum() > lab.dark_knowledge_map(1.0)[off_diagonal].sum()
+
+
+def test_sample_losses_match_outputs(lab):
+    lab.set_sample(5)
+    lab.temperature = 4.0
+    lab.alpha = 0.6
+    snapshot = lab.outputs()
+
+    soft, hard, total = lab.sample_losses()
+
+    assert soft == pytest.approx(16.0 * snapshot.kl, rel=1e-4)
+    assert hard == pytest.approx(-np.log(snapshot.student_probs_t1[snapshot.label]), rel=1e-4)
+    assert total == pytest.approx(0.6 * soft + 0.4 * hard, rel=1e-6)
+
+
+def test_sample_losses_drawn_image_has_no_hard_loss(lab):
+    lab.set_custom_image(lab.split.test_images[0])
+
+    soft, hard, total = lab.sample_losses()
+
+    assert soft >= 0
+    assert hard is None
+    assert total is None
+
+
+def test_omitted_class_never_in_a_batch(lab):
+    lab.set_omitted_class(3)
+    lab.distiller.batch_log = []
+
+    lab.advance(1.0, 3.0)
+
+    labels = np.concatenate([lab.distiller.transfer_labels[b] for b in lab.distiller.batch_log])
+    assert len(labels) == 3 * lab.distiller.batches_per_epoch * 64 - 3 * (64 * lab.distiller.batches_per_epoch - len(lab.distiller.transfer_labels))
+    assert 3 not in labels
+    assert 3 not in lab.distiller.transfer_labels
+    assert len(lab.distiller.transfer_labels) == np.sum(lab.split.train_labels != 3)
+
+
+def test_omitted_class_recovered_by_bias(lab):
+    lab.temperature = 8.0
+    lab.set_omitted_class(3)
+    lab.distiller.run()
+
+    result = lab.omitted_class_result()
+
+    assert result.omitted_class == 3
+    assert result.bias_shift > 0
+    assert result.accuracy_after > 0.5, "well above the 10% of chance"
+    assert result.accuracy_after > result.accuracy_before
+
+
+def test_bias_shift_chosen_without_held_out_split(lab, monkeypatch):
+    from sim import experiments
+
+    lab.set_omitted_class(5)
+    lab.distiller.run(epochs=5)
+    seen = []
+    original = experiments.choose_bias_shift
+    monkeypatch.setattr(experiments, "choose_bias_shift",
+                        lambda model, images, labels, digit: seen.append(images) or original(model, images, labels, digit))
+
+    lab.omitted_class_result()
+
+    assert len(seen) == 1
+    assert seen[0] is lab.split.train_images
+
+
+def test_save_load_through_lab(lab, tmp_path):
+    lab.advance(1.0, 2.0)
+    lab.save_student(tmp_path / "student.npz")
+    expected = lab.student.logits(lab.split.test_images)
+    lab.reset_student(seed=7)
+
+    lab.load_student(tmp_path / "student.npz")
+
+    np.testing.assert_array_equal(lab.student.logits(lab.split.test_images), expected)
+
+
+def test_export_curves_with_race(lab, tmp_path):
+    from sim.results import read_curves
+
+    lab.set_race(True)
+    lab.advance(1.0, 2.0)
+    lab.export_curves(tmp_path / "curves.csv")
+
+    rows = read_curves(tmp_path / "curves.csv")
+    assert [row["epoch"] for row in rows] == [1, 2]
+    assert [row["scratch_accuracy"] for row in rows] == pytest.approx([r.accuracy for r in lab.scratch.history])
