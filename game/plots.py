@@ -1,0 +1,286 @@
+"""In-world line plots of the distillation losses and the held-out accuracy over epochs.
+
+Construct with `LossPlots(parent, lab, font=None)` and call `update(dt)` every frame and
+`destroy()` when done. Both plots lie in the local XZ plane inside a box 12 wide and 5 high
+centred on the origin and facing -Y, so they read upright to a camera looking along +Y. Parent
+it under render and move or scale `plots.root` to place it.
+
+The left plot shows the soft loss (KL times tau squared), the hard loss (cross-entropy) and
+their weighted total per epoch. The right plot shows held-out accuracy per epoch, the teacher's
+accuracy as a reference line and, while the race is on, the scratch student's curve and the
+accuracy gap. Curves, ticks and readouts are rebuilt only when an epoch record arrives, the
+student is reset or the race is switched.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from panda3d.core import NodePath, TextFont
+
+from game.widgets import LineBatch, QuadBatch, load_font, make_polyline, make_text, set_text, symbol
+from sim.lab import Lab
+
+# Plot areas (x0, z0, x1, z1) in local units. The whole figure fits 12 x 5 around the origin.
+LOSS_AREA = (-5.25, -1.6, 0.35, 1.4)
+ACCURACY_AREA = (1.75, -1.6, 5.0, 1.4)
+BACKING_BOX = (-6.0, -2.5, 6.0, 2.5)
+TITLE_Z = 2.05
+LEGEND_Z = 1.6
+TICK_LABEL_GAP = 0.12
+MAX_TICKS = 5
+
+TITLE_SCALE = 0.34
+LEGEND_SCALE = 0.24
+TICK_SCALE = 0.22
+TEXT_Y = -0.03
+# NOTE: p3tinydisplay draws every line 1 pixel wide whatever this is set to.
+LINE_THICKNESS = 2.5
+
+SOFT_COLOR = (0.95, 0.45, 0.85, 1.0)
+HARD_COLOR = (0.45, 0.8, 1.0, 1.0)
+TOTAL_COLOR = (1.0, 0.92, 0.4, 1.0)
+DISTILLED_COLOR = (0.25, 0.78, 1.0, 1.0)
+SCRATCH_COLOR = (0.75, 0.75, 0.8, 1.0)
+TEACHER_COLOR = (1.0, 0.6, 0.18, 0.8)
+AXIS_COLOR = (0.6, 0.65, 0.78, 1.0)
+GRID_COLOR = (0.16, 0.19, 0.27, 1.0)
+TITLE_COLOR = (0.92, 0.94, 1.0, 1.0)
+MUTED_COLOR = (0.6, 0.65, 0.75, 1.0)
+BACKING_COLOR = (0.05, 0.07, 0.12, 0.72)
+GAP_POSITIVE_COLOR = (0.45, 0.9, 0.45, 1.0)
+GAP_NEGATIVE_COLOR = (1.0, 0.45, 0.4, 1.0)
+
+
+def nice_step(span: float, max_ticks: int = MAX_TICKS) -> float:
+    """Return a tick spacing of 1, 2, 2.5 or 5 times a power of ten giving at most max_ticks + 1 ticks."""
+    if span <= 0 or not math.isfinite(span):
+        return 1.0
+    raw = span / max_ticks
+    power = 10.0 ** math.floor(math.log10(raw))
+    for factor in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if factor * power >= raw - 1e-12:
+            return factor * power
+    return 10.0 * power
+
+
+def nice_ticks(low: float, high: float, max_ticks: int = MAX_TICKS) -> np.ndarray:
+    """Return evenly spaced round tick values from low to high inclusive."""
+    step = nice_step(high - low, max_ticks)
+    first = math.ceil(low / step - 1e-9) * step
+    return np.arange(first, high + step * 1e-6, step)
+
+
+def loss_range(history) -> tuple[float, float]:
+    """Return (0, top) covering every loss in `history`, with top rounded up to a tick."""
+    values = [value for record in history
+              for value in (record.soft_loss, record.hard_loss, record.total_loss) if math.isfinite(value)]
+    peak = max(values, default=1.0)
+    step = nice_step(peak)
+    return 0.0, max(step, math.ceil(peak / step - 1e-9) * step)
+
+
+def accuracy_range(values) -> tuple[float, float]:
+    """Return (bottom, 1) with bottom the lowest value rounded down to a tenth."""
+    low = min(values, default=0.0)
+    return max(0.0, math.floor(low * 10 - 1e-9) / 10), 1.0
+
+
+class LossPlots:
+    """Loss curves and accuracy curves over epochs, rebuilt when the training history changes."""
+
+    def __init__(self, parent: NodePath, lab: Lab, font: TextFont | None = None):
+        self.lab = lab
+        self.font = font if font is not None else load_font()
+        self.tau = symbol(self.font, "τ", "tau")
+        self.times = symbol(self.font, "·", "*")
+        self.root = parent.attachNewNode("loss-plots")
+        self.root.setLightOff()
+        self.dynamic = self.root.attachNewNode("curves-and-ticks")
+        self.drawn_state = None
+        # (epochs, values) of every curve as drawn, keyed by name, for tests and debugging.
+        self.curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.build_static()
+        self.rebuild()
+
+    # --- construction ---------------------------------------------------------------------
+
+    def build_static(self) -> None:
+        """Build the backing, the axes, titles and legends that never change."""
+        backing = QuadBatch(self.root, 1, "plots-backing", y=0.05)
+        x0, z0, x1, z1 = BACKING_BOX
+        backing.set_rects([x0], [z0], [x1], [z1])
+        backing.set_colors(BACKING_COLOR)
+
+        axes = LineBatch(self.root, 4, "plot-axes", y=0.0, thickness=1.5)
+        starts, ends = [], []
+        for ax0, az0, ax1, az1 in (LOSS_AREA, ACCURACY_AREA):
+            starts += [(ax0, az0), (ax0, az0)]
+            ends += [(ax1, az0), (ax0, az1)]
+        axes.set_segments(starts, ends)
+        axes.set_colors(AXIS_COLOR)
+
+        make_text(self.root, "Loss per epoch", self.font, pos=(LOSS_AREA[0], TITLE_Z), scale=TITLE_SCALE,
+                  color=TITLE_COLOR, y=TEXT_Y, name="loss-title")
+        make_text(self.root, "Held-out accuracy", self.font, pos=(ACCURACY_AREA[0], TITLE_Z),
+                  scale=TITLE_SCALE, color=TITLE_COLOR, y=TEXT_Y, name="accuracy-title")
+        for area in (LOSS_AREA, ACCURACY_AREA):
+            make_text(self.root, "epoch", self.font, pos=(area[2], area[1] - 0.78), scale=TICK_SCALE,
+                      color=MUTED_COLOR, align="right", y=TEXT_Y, name="epoch-label")
+
+        self.loss_legend = self.add_legend(LOSS_AREA[0], [
+            (f"soft: KL{self.times}{self.tau}²", SOFT_COLOR),
+            ("hard: cross-entropy", HARD_COLOR),
+            ("total", TOTAL_COLOR),
+        ])
+        self.gap_text = make_text(self.root, "", self.font, pos=(ACCURACY_AREA[0], ACCURACY_AREA[1] - 0.78),
+                                  scale=TICK_SCALE, y=TEXT_Y, name="race-gap")
+        self.epoch_text = make_text(self.root, "", self.font, pos=(LOSS_AREA[2], TITLE_Z), scale=LEGEND_SCALE,
+                                    color=MUTED_COLOR, align="right", y=TEXT_Y, name="epoch-count")
+
+    def add_legend(self, x: float, entries) -> list[NodePath]:
+        """Draw a row of (label, colour) legend entries with a short line swatch each."""
+        swatches = LineBatch(self.root, len(entries), "legend-swatches", thickness=LINE_THICKNESS)
+        starts, ends, colors, texts = [], [], [], []
+        for label, color in entries:
+            starts.append((x, LEGEND_Z + 0.08))
+            ends.append((x + 0.35, LEGEND_Z + 0.08))
+            colors.append(color)
+            text = make_text(self.root, label, self.font, pos=(x + 0.45, LEGEND_Z), scale=LEGEND_SCALE,
+                             color=MUTED_COLOR, y=TEXT_Y, name="legend")
+            texts.append(text)
+            x += 0.45 + text.node().getWidth() * LEGEND_SCALE + 0.35
+        swatches.set_segments(starts, ends)
+        swatches.set_colors(np.array(colors))
+        return texts
+
+    # --- drawing --------------------------------------------------------------------------
+
+    def history_state(self):
+        """Return a key that changes whenever the plotted data changes."""
+        scratch = self.lab.scratch
+        return (
+            id(self.lab.distiller.history), len(self.lab.distiller.history),
+            None if scratch is None else (id(scratch.history), len(scratch.history)),
+            self.lab.distiller.config.epochs,
+        )
+
+    def update(self, dt: float) -> None:
+        if self.history_state() != self.drawn_state:
+            self.rebuild()
+
+    def rebuild(self) -> None:
+        """Redraw curves, ticks and readouts from the lab's epoch records."""
+        self.drawn_state = self.history_state()
+        self.dynamic.removeNode()
+        self.dynamic = self.root.attachNewNode("curves-and-ticks")
+        self.curves = {}
+
+        distiller = self.lab.distiller
+        history = list(distiller.history)
+        scratch_history = list(self.lab.scratch.history) if self.lab.scratch is not None else None
+        last_epoch = max([distiller.config.epochs, *(r.epoch for r in history),
+                          *(r.epoch for r in scratch_history or [])])
+        x_range = (0.0, float(last_epoch))
+        set_text(self.epoch_text, f"epoch {distiller.epoch} of {distiller.config.epochs}")
+
+        loss_y = loss_range(history)
+        self.draw_axes(LOSS_AREA, x_range, loss_y, lambda value: f"{value:g}")
+        epochs = np.array([r.epoch for r in history], dtype=np.float32)
+        for name, color, values in (
+            ("soft", SOFT_COLOR, [r.soft_loss for r in history]),
+            ("hard", HARD_COLOR, [r.hard_loss for r in history]),
+            ("total", TOTAL_COLOR, [r.total_loss for r in history]),
+        ):
+            self.draw_curve(name, LOSS_AREA, x_range, loss_y, epochs, np.array(values, dtype=np.float32), color)
+
+        accuracies = [r.accuracy for r in history]
+        scratch_accuracies = [r.accuracy for r in scratch_history or []]
+        teacher_accuracy = distiller.teacher_accuracy
+        accuracy_y = accuracy_range(accuracies + scratch_accuracies + [teacher_accuracy])
+        self.draw_axes(ACCURACY_AREA, x_range, accuracy_y, lambda value: f"{value * 100:.0f} %")
+        self.draw_teacher_line(x_range, accuracy_y, teacher_accuracy)
+        self.draw_curve("distilled", ACCURACY_AREA, x_range, accuracy_y, epochs,
+                        np.array(accuracies, dtype=np.float32), DISTILLED_COLOR)
+        if scratch_history is not None:
+            scratch_epochs = np.array([r.epoch for r in scratch_history], dtype=np.float32)
+            self.draw_curve("scratch", ACCURACY_AREA, x_range, accuracy_y, scratch_epochs,
+                            np.array(scratch_accuracies, dtype=np.float32), SCRATCH_COLOR)
+        self.draw_accuracy_legend(scratch_history is not None)
+        self.write_gap()
+
+    def to_local(self, area, x_range, y_range, xs, ys) -> tuple[np.ndarray, np.ndarray]:
+        """Map data coordinates to local (x, z) inside `area`."""
+        x0, z0, x1, z1 = area
+        xs = x0 + (np.asarray(xs, dtype=np.float64) - x_range[0]) / (x_range[1] - x_range[0]) * (x1 - x0)
+        ys = z0 + (np.asarray(ys, dtype=np.float64) - y_range[0]) / (y_range[1] - y_range[0]) * (z1 - z0)
+        return xs, np.clip(ys, z0, z1)
+
+    def draw_axes(self, area, x_range, y_range, format_y) -> None:
+        """Draw grid lines and tick labels for both axes of one plot."""
+        x0, z0, x1, z1 = area
+        x_ticks = nice_ticks(*x_range)
+        y_ticks = nice_ticks(*y_range)
+        tick_x, _ = self.to_local(area, x_range, y_range, x_ticks, np.zeros_like(x_ticks))
+        _, tick_z = self.to_local(area, x_range, y_range, np.zeros_like(y_ticks), y_ticks)
+
+        grid = LineBatch(self.dynamic, len(y_ticks) + len(x_ticks), "grid", y=0.02)
+        starts = [(x0, z) for z in tick_z] + [(x, z0 - 0.1) for x in tick_x]
+        ends = [(x1, z) for z in tick_z] + [(x, z0) for x in tick_x]
+        grid.set_segments(starts, ends)
+        grid.set_colors(np.array([GRID_COLOR] * len(y_ticks) + [AXIS_COLOR] * len(x_ticks)))
+
+        for value, z in zip(y_ticks, tick_z):
+            make_text(self.dynamic, format_y(value), self.font, pos=(x0 - TICK_LABEL_GAP, z - 0.07),
+                      scale=TICK_SCALE, color=MUTED_COLOR, align="right", y=TEXT_Y, name="y-tick")
+        for value, x in zip(x_ticks, tick_x):
+            make_text(self.dynamic, f"{value:g}", self.font, pos=(x, z0 - 0.38), scale=TICK_SCALE,
+                      color=MUTED_COLOR, align="center", y=TEXT_Y, name="x-tick")
+
+    def draw_curve(self, name, area, x_range, y_range, epochs, values, color) -> None:
+        finite = np.isfinite(values)
+        epochs, values = epochs[finite], values[finite]
+        self.curves[name] = (epochs, values)
+        if len(epochs) < 2:
+            return
+        xs, zs = self.to_local(area, x_range, y_range, epochs, values)
+        make_polyline(self.dynamic, xs, zs, color, name=f"{name}-curve", y=-0.01, thickness=LINE_THICKNESS)
+
+    def draw_teacher_line(self, x_range, y_range, teacher_accuracy: float) -> None:
+        x0, _, x1, _ = ACCURACY_AREA
+        _, (z,) = self.to_local(ACCURACY_AREA, x_range, y_range, [0.0], [teacher_accuracy])
+        line = LineBatch(self.dynamic, 1, "teacher-accuracy", y=0.01, thickness=1.5)
+        line.set_segments([(x0, z)], [(x1, z)])
+        line.set_colors(TEACHER_COLOR)
+        make_text(self.dynamic, "teacher", self.font, pos=(x1 + 0.1, z - 0.07), scale=TICK_SCALE,
+                  color=TEACHER_COLOR, y=TEXT_Y, name="teacher-label")
+
+    def draw_accuracy_legend(self, race: bool) -> None:
+        """List the curves top to bottom near the plot's bottom edge, which rising curves leave empty."""
+        entries = [("distilled student", DISTILLED_COLOR)]
+        if race:
+            entries.append(("scratch: hard labels only", SCRATCH_COLOR))
+        x0, z0, x1, _ = ACCURACY_AREA
+        x = x0 + 0.35
+        swatches = LineBatch(self.dynamic, len(entries), "accuracy-legend", thickness=LINE_THICKNESS)
+        starts, ends = [], []
+        for row, (label, _) in enumerate(entries):
+            z = z0 + 0.2 + 0.3 * (len(entries) - 1 - row)
+            starts.append((x, z + 0.07))
+            ends.append((x + 0.3, z + 0.07))
+            make_text(self.dynamic, label, self.font, pos=(x + 0.4, z), scale=TICK_SCALE,
+                      color=MUTED_COLOR, y=TEXT_Y, name="legend")
+        swatches.set_segments(starts, ends)
+        swatches.set_colors(np.array([color for _, color in entries]))
+
+    def write_gap(self) -> None:
+        gap = self.lab.race_gap()
+        if gap is None:
+            set_text(self.gap_text, "")
+            return
+        set_text(self.gap_text, f"race gap: {gap * 100:+.1f} points")
+        self.gap_text.node().setTextColor(*(GAP_POSITIVE_COLOR if gap >= 0 else GAP_NEGATIVE_COLOR))
+
+    def destroy(self) -> None:
+        self.root.removeNode()
