@@ -21,6 +21,7 @@ import numpy as np
 from panda3d.core import NodePath, TextFont
 
 from game.widgets import (
+    SCREEN_FONT_PIXELS_PER_UNIT,
     QuadBatch,
     image_texture,
     load_font,
@@ -118,7 +119,7 @@ class VerdictPanel:
 
     def __init__(self, parent: NodePath, lab: Lab, indices=None, font: TextFont | None = None):
         self.lab = lab
-        self.font = font if font is not None else load_font()
+        self.font = font if font is not None else load_font(pixels_per_unit=SCREEN_FONT_PIXELS_PER_UNIT)
         self.indices = list(indices) if indices is not None else pick_verdict_indices(lab)
         self.root = parent.attachNewNode("verdict-panel")
         self.verdicts: list[SampleVerdict] = []
@@ -200,7 +201,7 @@ class AccuracyPanel:
 
     def __init__(self, parent: NodePath, lab: Lab, font: TextFont | None = None):
         self.lab = lab
-        self.font = font if font is not None else load_font()
+        self.font = font if font is not None else load_font(pixels_per_unit=SCREEN_FONT_PIXELS_PER_UNIT)
         self.times = symbol(self.font, "×", "x")
         self.root = parent.attachNewNode("accuracy-panel")
         self.clock = 0.0

@@ -44,40 +44,43 @@ SYSTEM_FONTS = (
     Path("/Library/Fonts/DejaVuSans.ttf"),
     Path("C:/Windows/Fonts/segoeui.ttf"),
 )
-FONT_PIXELS_PER_UNIT = 64
+FONT_PIXELS_PER_UNIT = 64             # for in-world text seen from a few units away
+SCREEN_FONT_PIXELS_PER_UNIT = 28      # for aspect2d text at scales of 0.03 to 0.05
 
 _font_cache: dict[str, TextFont] = {}
 
 
-def load_font(path: str | Path | None = None) -> TextFont:
+def load_font(path: str | Path | None = None, pixels_per_unit: float = FONT_PIXELS_PER_UNIT) -> TextFont:
     """Load a TrueType font (cached), or the first usable one of assets/fonts and SYSTEM_FONTS.
 
-    Falls back to Panda3D's built-in font, which lacks tau and other symbols, so `symbol()`
+    `pixels_per_unit` sets the glyph texture resolution: keep it near the text's size on screen
+    (SCREEN_FONT_PIXELS_PER_UNIT for 2D panels), because glyphs drawn much smaller than their
+    texture lose thin strokes such as the stem of an i. Falls back to Panda3D's built-in font, which lacks tau and other symbols, so `symbol()`
     then picks plain-text stand-ins.
     """
     candidates = [Path(path)] if path is not None else [
         *sorted(ASSETS_FONT_DIR.glob("*.ttf")), *sorted(ASSETS_FONT_DIR.glob("*.otf")), *SYSTEM_FONTS,
     ]
     for candidate in candidates:
-        key = str(candidate)
+        key = f"{candidate}@{pixels_per_unit:g}"
         if key in _font_cache:
             return _font_cache[key]
         if not candidate.is_file():
             continue
-        font = DynamicTextFont(Filename.fromOsSpecific(key))
+        font = DynamicTextFont(Filename.fromOsSpecific(str(candidate)))
         if not font.isValid():
-            log.warning("font %s could not be read; trying the next one", key)
+            log.warning("font %s could not be read, so the next candidate is tried", candidate)
             continue
-        font.setPixelsPerUnit(FONT_PIXELS_PER_UNIT)
+        font.setPixelsPerUnit(pixels_per_unit)
         font.setPageSize(512, 512)
         _font_cache[key] = font
-        log.info("loaded font %s", key)
+        log.info("loaded font %s at %g pixels per unit", candidate, pixels_per_unit)
         return font
 
     if path is not None:
         raise FileNotFoundError(f"font {path} is missing or not a readable TrueType/OpenType file")
-    log.warning("no TrueType font found in %s or the system font folders; using Panda3D's "
-                "built-in font, which lacks the tau symbol", ASSETS_FONT_DIR)
+    log.warning("no TrueType font found in %s or the system font folders, so Panda3D's "
+                "built-in font is used, which lacks the tau symbol", ASSETS_FONT_DIR)
     return TextNode.getDefaultFont()
 
 
