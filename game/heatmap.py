@@ -1,8 +1,9 @@
 """A screen overlay of the teacher's dark knowledge: its mean output per true digit at tau.
 
 Construct with `DarkKnowledgeMap(parent, lab, font=None)` under aspect2d or a node in the same
-units. It fills x in [0.1, 1.1] and z in [-0.75, 0.75] and starts hidden. Call `show()`,
-`hide()` or `toggle()` from a key binding, `update(dt)` every frame and `destroy()` when done.
+units. It fills x in [0.08, 1.02] and z in [-0.75, 0.75], left of the accuracy panel, and
+starts hidden. Call `show()`, `hide()` or `toggle()` from a key binding, `update(dt)` every
+frame and `destroy()` when done.
 
 Row r, column c is the teacher's mean probability for digit c over training images of digit r,
 so each row sums to 1. The diagonal is the teacher's confidence, the rest is the dark knowledge
@@ -35,9 +36,9 @@ from sim.lab import Lab
 
 log = logging.getLogger(__name__)
 
-BOX = (0.1, -0.75, 1.1, 0.75)                  # x0, z0, x1, z1 in aspect2d units
-GRID = (0.3, -0.27, 1.0, 0.43)                 # the 10 x 10 cells
-SCALE_BAR = (0.3, -0.43, 1.0, -0.38)           # the colour scale under the grid
+BOX = (0.08, -0.75, 1.02, 0.75)                 # x0, z0, x1, z1 in aspect2d units
+GRID = (0.27, -0.27, 0.97, 0.43)                # the 10 x 10 cells
+SCALE_BAR = (0.27, -0.43, 0.97, -0.38)          # the colour scale under the grid
 
 COLOR_FLOOR = 1e-4                             # probabilities at or below this get the darkest colour
 # Colour map anchors from dark to bright: (position in [0, 1], RGB).
@@ -58,7 +59,7 @@ TEXT_SCALE = 0.032
 DIGIT_SCALE = 0.036
 NOTE_SCALE = 0.03
 
-BACKING_COLOR = (0.03, 0.04, 0.08, 0.88)
+BACKING_COLOR = (0.03, 0.04, 0.08, 0.94)
 BORDER_COLOR = (0.35, 0.42, 0.6, 0.6)
 TITLE_COLOR = (0.92, 0.94, 1.0, 1.0)
 TEXT_COLOR = (0.85, 0.88, 0.95, 1.0)
