@@ -137,7 +137,7 @@ class OutputCharts:
                                 color=MUTED_COLOR, align="center", y=TEXT_Y, name="legend")
 
     def build_bars(self) -> None:
-        self.bars = QuadBatch(self.root, 2 * N_CLASSES, "output-bars")
+        self.bars = QuadBatch(self.root, 2 * N_CLASSES, "output-bars", transparent=False)
         self.bars.set_colors(np.repeat([TEACHER_COLOR, STUDENT_COLOR], N_CLASSES, axis=0))
         # Each tau = 1 outline is three thin rectangles: left side, right side and top.
         self.ghosts = QuadBatch(self.root, 6 * N_CLASSES, "tau1-outlines", y=TEXT_Y / 2)
@@ -157,7 +157,7 @@ class OutputCharts:
     def build_readouts(self) -> None:
         self.kl_text = make_text(self.root, "", self.font, pos=(0.0, KL_Z), scale=READOUT_SCALE,
                                  color=LABEL_COLOR, align="center", y=TEXT_Y, name="kl")
-        self.gauge = QuadBatch(self.root, 2, "match-gauge")
+        self.gauge = QuadBatch(self.root, 2, "match-gauge", transparent=False)
         self.gauge.set_colors(np.array([GAUGE_BACK_COLOR, HIGH_MATCH_COLOR]))
         make_text(self.root, "match", self.font, pos=(GAUGE_X[0] - 0.2, GAUGE_Z[0] + 0.05),
                   scale=READOUT_SCALE, color=LABEL_COLOR, align="right", y=TEXT_Y, name="gauge-label")

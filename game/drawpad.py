@@ -17,7 +17,8 @@ the app can skip its own handling of that click, for example camera dragging. Wh
 held, each frame paints or erases the cell under the pointer. The Clear button blanks the
 image, and "Use sample" returns both networks to the current held-out sample.
 
-Every change to the image goes to `lab.set_custom_image(pad.image)` unaltered. While nothing is
+`font` defaults to load_font(pixels_per_unit=SCREEN_FONT_PIXELS_PER_UNIT), as in the other 2D
+panels. Every change to the image goes to `lab.set_custom_image(pad.image)` unaltered. While nothing is
 being drawn, the pad mirrors whatever input the networks see, so it starts from the current
 sample and follows sample changes made elsewhere.
 """
@@ -35,6 +36,7 @@ from game.widgets import (
     QuadBatch,
     load_font,
     make_text,
+    screen_root,
     set_text,
 )
 from sim.lab import Lab
@@ -56,11 +58,11 @@ TITLE_SCALE = 0.045
 TEXT_SCALE = 0.03
 BUTTON_SCALE = 0.036
 
-BACKING_COLOR = (0.03, 0.04, 0.08, 0.88)
+BACKING_COLOR = (0.03, 0.04, 0.08, 0.94)
 BORDER_COLOR = (0.35, 0.42, 0.6, 0.6)
 INK_OFF_COLOR = np.array([0.07, 0.08, 0.13, 1.0])
 INK_ON_COLOR = np.array([1.0, 1.0, 1.0, 1.0])
-GRID_COLOR = (0.25, 0.28, 0.38, 1.0)
+GRID_COLOR = (0.3, 0.34, 0.46, 1.0)
 HOVER_COLOR = (1.0, 0.84, 0.25, 1.0)
 BUTTON_COLOR = (0.16, 0.19, 0.28, 1.0)
 BUTTON_HOVER_COLOR = (0.26, 0.31, 0.45, 1.0)
@@ -83,7 +85,7 @@ class DrawPad:
         self.lab = lab
         self.mouse_watcher = mouse_watcher
         self.font = font if font is not None else load_font(pixels_per_unit=SCREEN_FONT_PIXELS_PER_UNIT)
-        self.root = parent.attachNewNode("draw-pad")
+        self.root = screen_root(parent, "draw-pad")
         self.image = np.zeros((SIZE, SIZE), dtype=np.float32)
         self.held_button: str | None = None
         self.hover_cell: tuple[int, int] | None = None
@@ -111,7 +113,7 @@ class DrawPad:
         self.cell_size = (gx1 - gx0) / SIZE
         columns = np.tile(np.arange(SIZE), SIZE)
         rows = np.repeat(np.arange(SIZE), SIZE)
-        self.cells = QuadBatch(self.root, SIZE * SIZE, "pad-cells")
+        self.cells = QuadBatch(self.root, SIZE * SIZE, "pad-cells", transparent=False)
         self.cells.set_rects(gx0 + columns * self.cell_size, gz1 - (rows + 1) * self.cell_size,
                              gx0 + (columns + 1) * self.cell_size, gz1 - rows * self.cell_size)
 

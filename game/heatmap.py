@@ -26,6 +26,7 @@ from game.widgets import (
     QuadBatch,
     load_font,
     make_text,
+    screen_root,
     rgb_texture,
     set_text,
     symbol,
@@ -88,7 +89,7 @@ class DarkKnowledgeMap:
         self.lab = lab
         self.font = font if font is not None else load_font(pixels_per_unit=SCREEN_FONT_PIXELS_PER_UNIT)
         self.tau = symbol(self.font, "τ", "tau")
-        self.root = parent.attachNewNode("dark-knowledge-map")
+        self.root = screen_root(parent, "dark-knowledge-map")
         self.drawn_temperature: float | None = None
         self.values = np.full((N_CLASSES, N_CLASSES), np.nan)
         self.colors = np.zeros((N_CLASSES, N_CLASSES, 3))

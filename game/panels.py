@@ -1,7 +1,9 @@
 """Screen panels: held-out verdicts of the three networks, and accuracy, size and speed.
 
-Both panels are 2D and expect aspect2d (x from -1.778 to 1.778 at 16:9, z from -1 to 1) or a
-node with the same units as `parent`; call `update(dt)` every frame and `destroy()` when done.
+Both panels are 2D: parent them under aspect2d (x from -1.778 to 1.778 at 16:9, z from -1 to
+1) or a node in the same units. Call `update(dt)` every frame and `destroy()` when done. The
+default font comes from load_font(pixels_per_unit=SCREEN_FONT_PIXELS_PER_UNIT). Load any font
+passed in the same way so small text stays sharp.
 
 - `VerdictPanel(parent, lab, indices=None, font=None)` fills the right column, x in
   [1.15, 1.77] and z in [-0.78, 0.30]. Each row shows one held-out digit, its true label and
@@ -26,6 +28,7 @@ from game.widgets import (
     image_texture,
     load_font,
     make_text,
+    screen_root,
     set_text,
     set_text_color,
     symbol,
@@ -121,7 +124,7 @@ class VerdictPanel:
         self.lab = lab
         self.font = font if font is not None else load_font(pixels_per_unit=SCREEN_FONT_PIXELS_PER_UNIT)
         self.indices = list(indices) if indices is not None else pick_verdict_indices(lab)
-        self.root = parent.attachNewNode("verdict-panel")
+        self.root = screen_root(parent, "verdict-panel")
         self.verdicts: list[SampleVerdict] = []
         self.clock = VERDICT_REFRESH_S
 
@@ -203,7 +206,7 @@ class AccuracyPanel:
         self.lab = lab
         self.font = font if font is not None else load_font(pixels_per_unit=SCREEN_FONT_PIXELS_PER_UNIT)
         self.times = symbol(self.font, "×", "x")
-        self.root = parent.attachNewNode("accuracy-panel")
+        self.root = screen_root(parent, "accuracy-panel")
         self.clock = 0.0
         self.summary = None
 

@@ -93,6 +93,18 @@ def symbol(font: TextFont, preferred: str, fallback: str) -> str:
     return fallback
 
 
+def screen_root(parent: NodePath, name: str) -> NodePath:
+    """Return a new node for a 2D panel whose children draw in the order they were attached.
+
+    Without depth testing, the default bins would draw opaque parts before the transparent
+    backing and could sort equal-depth transparent parts either way. The "unsorted" bin keeps
+    scene-graph order instead, and as a later bin it also draws panels over default-bin 2D nodes.
+    """
+    root = parent.attachNewNode(name)
+    root.setBin("unsorted", 0)
+    return root
+
+
 def make_text(parent: NodePath, text: str, font: TextFont, *, pos=(0.0, 0.0), scale: float = 0.05,
               color=(1, 1, 1, 1), align: str = "left", y: float = 0.0, name: str = "text") -> NodePath:
     """Attach a TextNode at (x, z) = pos in parent's XZ plane and return its NodePath.
@@ -154,7 +166,8 @@ def _broadcast_colors(colors, count: int, per_item: int) -> np.ndarray:
 class QuadBatch:
     """`count` axis-aligned rectangles in the XZ plane, drawn as one Geom."""
 
-    def __init__(self, parent: NodePath, count: int, name: str = "quads", y: float = 0.0):
+    def __init__(self, parent: NodePath, count: int, name: str = "quads", y: float = 0.0,
+                 transparent: bool = True):
         self.count = count
         self.y = y
         self.vdata = GeomVertexData(name, SPLIT_FORMAT, Geom.UHDynamic)
@@ -171,7 +184,10 @@ class QuadBatch:
         node = GeomNode(name)
         node.addGeom(geom)
         self.path = parent.attachNewNode(node)
-        self.path.setTransparency(TransparencyAttrib.MAlpha)
+        # Opaque batches skip the back-to-front sorted transparent bin, so their draw order
+        # does not depend on the camera position.
+        if transparent:
+            self.path.setTransparency(TransparencyAttrib.MAlpha)
         self.path.setTwoSided(True)
 
         self.set_rects(np.zeros(count), np.zeros(count), np.zeros(count), np.zeros(count))
