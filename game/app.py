@@ -1,0 +1,449 @@
+"""The explorer app: opens the window, builds every view and runs the one per-frame task.
+
+Each frame the task reads dt (from the clock, or a fixed step for tests and recordings),
+advances training within a time budget, then updates the views from the lab's state.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from direct.showbase.DirectObject import DirectObject
+from direct.showbase.ShowBase import ShowBase
+from panda3d.core import ClockObject, Filename, Point3, loadPrcFileData
+
+from game.camera import CameraRig, View
+from game.charts import BAR_BASE_Z, OutputCharts
+from game.controls import DEFAULT_SPEED, SPEED_RANGE, ControlPanel
+from game.flow import InputPulse, KnowledgeFlow, Sparks
+from game.help import Captions, HelpOverlay
+from game.network_view import InputCard, NetworkView
+from game.panels import AccuracyPanel, VerdictPanel
+from game.plots import LossPlots
+from game.scene import Scene
+from sim.data import load_split
+from sim.errors import SettingError
+from sim.lab import Lab
+from sim.model import load_teacher
+from sim.training import TEMPERATURE_RANGE, TrainingConfig
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SIZE = (1280, 720)
+WINDOW_TITLE = "KD Explorer: knowledge distillation"
+FRAME_TASK = "kd-explorer-frame"
+
+# Training gets this much wall time per frame, so the frame rate holds at any speed.
+TRAINING_BUDGET_S = 0.004
+# dt above this (a stall, a window drag) is clamped so animations do not jump.
+MAX_FRAME_DT = 0.1
+# The student's edges are recoloured from its weights every this many frames while training.
+STUDENT_REFRESH_FRAMES = 4
+# Fixed step of `--frames` runs, so screenshots do not depend on the machine's speed.
+BATCH_FRAME_DT = 1.0 / 30.0
+
+# World layout: layers flow along +X, the teacher above the student, charts to the right.
+TEACHER_Z, STUDENT_Z = 5.0, -5.0
+NETWORK_X = (-10.0, 3.0)
+INPUT_CARD_CENTER = (-15.5, 0.0, 0.0)
+CHARTS_CENTER = (12.5, 0.0, 0.0)
+PLOTS_CENTER = (12.5, 0.0, -8.2)
+TEACHER_TINT = (1.0, 0.72, 0.32)
+STUDENT_TINT = (0.35, 0.85, 1.0)
+LENS_FOV = 50.0
+LENS_NEAR_FAR = (0.5, 500.0)
+
+CAMERA_PRESETS = {
+    "overview": View(focus=(0.3, 0.0, -1.2), heading=-8.0, pitch=-9.0, distance=58.0),
+    "teacher": View(focus=(-4.0, 0.0, 5.0), heading=-38.0, pitch=-12.0, distance=24.0),
+    "student": View(focus=(-4.0, 0.0, -5.0), heading=-38.0, pitch=-8.0, distance=18.0),
+    "outputs": View(focus=(12.5, 0.0, -1.6), heading=0.0, pitch=0.0, distance=21.0),
+}
+
+# Panda3D raises plain Exceptions with these messages when no window can be opened.
+NO_WINDOW_MESSAGES = ("Could not open window", "No graphics pipe is available")
+
+
+class DisplayUnavailableError(RuntimeError):
+    """No graphics window could be opened (no display, or no usable graphics driver)."""
+
+
+@dataclass
+class ExplorerSettings:
+    """Start-up options; None leaves the lab's default."""
+
+    size: tuple[int, int] = DEFAULT_SIZE
+    offscreen: bool = False
+    bloom: bool = True
+    seed: int | None = None
+    temperature: float | None = None
+    alpha: float | None = None
+    autostart: bool = False
+    speed: float = DEFAULT_SPEED
+
+
+def build_lab(settings: ExplorerSettings) -> Lab:
+    """Load the teacher and digits (AssetError on a bad file) and apply the settings."""
+    chosen = {"seed": settings.seed, "temperature": settings.temperature, "alpha": settings.alpha}
+    config = TrainingConfig(**{key: value for key, value in chosen.items() if value is not None})
+    return Lab(teacher=load_teacher(), split=load_split(), config=config)
+
+
+def open_window(settings: ExplorerSettings) -> ShowBase:
+    """Create the ShowBase and its window; raise DisplayUnavailableError when none opens."""
+    width, height = settings.size
+    loadPrcFileData("kd-explorer", "\n".join([
+        f"win-size {width} {height}",
+        f"window-title {WINDOW_TITLE}",
+        "audio-library-name null",
+        "aux-display p3tinydisplay",
+        "framebuffer-multisample 1",
+        "multisamples 4",
+        "text-minfilter linear_mipmap_linear",
+    ]))
+    try:
+        return ShowBase(windowType="offscreen" if settings.offscreen else "onscreen")
+    except Exception as error:
+        if not any(message in str(error) for message in NO_WINDOW_MESSAGES):
+            raise
+        raise DisplayUnavailableError(str(error)) from error
+
+
+class ExplorerApp:
+    """The 3D explorer: the networks, their outputs and the controls, driven by one Lab.
+
+    Pass `base` to draw into an existing ShowBase (tests do), else a window is opened from
+    `settings`; pass `lab` to reuse one, else the shipped teacher and digits are loaded.
+    destroy() destroys the ShowBase too when the app owns it (by default, when it opened it).
+    """
+
+    def __init__(self, settings: ExplorerSettings | None = None, base: ShowBase | None = None,
+                 lab: Lab | None = None, owns_base: bool | None = None):
+        self.settings = settings or ExplorerSettings()
+        self.lab = lab if lab is not None else build_lab(self.settings)
+        if lab is not None:
+            self._apply_settings_to_lab()
+        self.owns_base = base is None if owns_base is None else owns_base
+        self.base = base if base is not None else open_window(self.settings)
+        self.base.disableMouse()
+        self.clock = ClockObject.getGlobalClock()
+
+        self.fixed_dt: float | None = None
+        self.training_budget_s: float | None = TRAINING_BUDGET_S
+        self.training = False
+        self.speed = float(np.clip(self.settings.speed, *SPEED_RANGE))
+        self.frame_count = 0
+        self.rng = np.random.default_rng(self.lab.distiller.config.seed)
+        self.overlays: dict[str, object] = {}
+        self._student_dirty = True
+
+        self.scene = Scene(self.base, bloom=self.settings.bloom)
+        self._build_world()
+        self._build_screen()
+        self._bind_keys()
+        self._show_input()
+
+        self.base.taskMgr.add(self._frame_task, FRAME_TASK)
+        if self.owns_base:
+            self.base.exitFunc = self.destroy
+        if self.settings.autostart:
+            self.set_training(True)
+        log.info("explorer ready: teacher %r, student %r, %s", self.lab.teacher, self.lab.student,
+                 "bloom" if self.scene.bloom_enabled else "halo glow")
+
+    def _apply_settings_to_lab(self) -> None:
+        if self.settings.seed is not None:
+            self.lab.reset_student(self.settings.seed)
+        if self.settings.temperature is not None:
+            self.lab.temperature = self.settings.temperature
+        if self.settings.alpha is not None:
+            self.lab.alpha = self.settings.alpha
+
+    # --- construction -----------------------------------------------------------------------
+
+    def _build_world(self) -> None:
+        world, font, glow = self.scene.root, self.scene.font, self.scene.glow
+        bloom = self.scene.bloom_enabled
+        self.teacher_view = NetworkView(world, "teacher", self.lab.teacher.sizes, *NETWORK_X, TEACHER_Z,
+                                        TEACHER_TINT, glow, bloom, font)
+        self.student_view = NetworkView(world, "student", self.lab.student.sizes, *NETWORK_X, STUDENT_Z,
+                                        STUDENT_TINT, glow, bloom, font, neuron_scale=1.15)
+        middle = (NETWORK_X[0] + NETWORK_X[1]) / 2
+        self.teacher_view.add_title(f"Teacher   {self.lab.teacher.param_count:,} parameters",
+                                    (middle, 0.0, self.teacher_view.top + 1.3), font)
+        self.student_view.add_title(f"Student   {self.lab.student.param_count:,} parameters",
+                                    (middle, 0.0, self.student_view.bottom - 2.0), font)
+        self.teacher_view.set_weights(self.lab.teacher.layers())
+        self.student_view.set_weights(self.lab.student.layers())
+
+        self.input_card = InputCard(world, INPUT_CARD_CENTER,
+                                    [self.teacher_view.layer_positions[0], self.student_view.layer_positions[0]],
+                                    font)
+
+        self.charts = OutputCharts(world, self.lab, font)
+        self.charts.root.setPos(*CHARTS_CENTER)
+        self.plots = LossPlots(world, self.lab, font)
+        self.plots.root.setPos(*PLOTS_CENTER)
+
+        self.sparks = Sparks(world, glow)
+        self.pulse = InputPulse([self.teacher_view, self.student_view], self.sparks,
+                                self.input_card.pixel_positions, self.chart_targets, self.rng)
+        self.knowledge_flow = KnowledgeFlow(self.sparks, self.teacher_view.layer_positions[-1],
+                                            self.student_view.layer_positions[-1], TEACHER_TINT, self.rng)
+
+        lens = self.base.camLens
+        lens.setFov(LENS_FOV)
+        lens.setNearFar(*LENS_NEAR_FAR)
+        self.camera_rig = CameraRig(self.base.camera, self.base.mouseWatcherNode, CAMERA_PRESETS, self.base.win)
+
+    def _build_screen(self) -> None:
+        font = self.scene.font
+        # The right-hand panels are laid out in aspect2d units of a 16:9 window; hanging them
+        # from the right edge keeps them on screen at any aspect ratio.
+        self.right_column = self.base.a2dRightCenter.attachNewNode("right-column")
+        self.right_column.setX(-16.0 / 9.0)
+        self.accuracy_panel = AccuracyPanel(self.right_column, self.lab, font)
+        self.verdict_panel = VerdictPanel(self.right_column, self.lab, font=font)
+
+        self.captions = Captions(self.base.aspect2d, self.lab, font)
+        self.help = HelpOverlay(self.base.aspect2d, font)
+        self.controls = ControlPanel(self.base.a2dTopLeft, self, font)
+
+    def _bind_keys(self) -> None:
+        self.events = DirectObject()
+        accept = self.events.accept
+        accept("space", self.toggle_training)
+        accept("r", self.reset_student)
+        for key in ("n", "]", "page_down"):
+            accept(key, self.next_sample)
+        for key in ("b", "[", "page_up"):
+            accept(key, self.previous_sample)
+        for key in ("-", "="):
+            accept(key, self.nudge_temperature, [1.0 if key == "=" else -1.0])
+        accept("h", self.toggle_help)
+        accept("f1", self.toggle_help)
+        accept("g", lambda: self.set_race(not self.lab.race_enabled))
+        accept("escape", self.close_overlays)
+        for name, key in (("heatmap", "m"), ("drawpad", "p")):
+            accept(key, self.toggle_overlay, [name])
+
+    # --- time -------------------------------------------------------------------------------
+
+    def frame_dt(self) -> float:
+        """Return the seconds this frame advances: the fixed step if set, else the clock's dt."""
+        if self.fixed_dt is not None:
+            return self.fixed_dt
+        return min(self.clock.getDt(), MAX_FRAME_DT)
+
+    def _frame_task(self, task):
+        self.update(self.frame_dt())
+        return task.cont
+
+    def update(self, dt: float) -> None:
+        """Advance training by dt, then bring every view up to date."""
+        self.frame_count += 1
+        if self.training:
+            ran = self.lab.advance(dt, self.speed, self.training_budget_s)
+            if ran:
+                self._student_dirty = True
+            if self.lab.distiller.finished:
+                log.info("training finished at epoch %d", self.lab.distiller.epoch)
+                self.training = False
+
+        if self._student_dirty and (self.frame_count % STUDENT_REFRESH_FRAMES == 0 or not self.training):
+            self._refresh_student()
+
+        self.pulse.update(dt)
+        soft_loss = self.lab.distiller.latest_losses()[0]
+        self.knowledge_flow.update(dt, self.training, soft_loss, self.teacher_view.activations[-1])
+        self.sparks.update(dt)
+        self.teacher_view.update(dt)
+        self.student_view.update(dt)
+
+        self.charts.update(dt)
+        self.plots.update(dt)
+        self.accuracy_panel.update(dt)
+        self.verdict_panel.update(dt)
+        for overlay in self.overlays.values():
+            overlay.update(dt)
+        self.controls.update(dt)
+        self.captions.update(dt)
+        self.camera_rig.update(dt)
+
+    # --- lab state to views -----------------------------------------------------------------
+
+    def _show_input(self) -> None:
+        """Redraw both networks for a new input and send the pulse through them."""
+        label = self.lab.current_label
+        caption = "your drawing" if label is None else f"held-out #{self.lab.sample_index}   label {label}"
+        self.input_card.set_image(self.lab.current_image, caption)
+        self._refresh_outputs()
+        self.pulse.start()
+
+    def _refresh_outputs(self) -> None:
+        snapshot = self.lab.outputs()
+        self.teacher_view.set_activations(self.lab.teacher_activations(), snapshot.teacher_probs)
+        self.student_view.set_activations(self.lab.student_activations(), snapshot.student_probs)
+
+    def _refresh_student(self) -> None:
+        self.student_view.set_weights(self.lab.student.layers())
+        self._refresh_outputs()
+        self._student_dirty = False
+
+    def chart_targets(self, view_index: int) -> np.ndarray:
+        """Return (10, 3) world positions at the foot of each class's bar in the output charts."""
+        centers = self.charts.bar_centers[view_index]
+        world = self.scene.root
+        return np.array([
+            tuple(world.getRelativePoint(self.charts.root, Point3(float(x), -0.1, BAR_BASE_Z + 0.2)))
+            for x in centers
+        ], dtype=np.float32)
+
+    # --- actions (buttons and keys) ---------------------------------------------------------
+
+    def set_training(self, running: bool) -> None:
+        running = bool(running) and not self.lab.distiller.finished
+        if running != self.training:
+            log.info("training %s at epoch %d", "started" if running else "paused", self.lab.distiller.epoch)
+        self.training = running
+        if running:
+            self.captions.show("soft_loss")
+        self.controls.refresh()
+
+    def toggle_training(self) -> None:
+        self.set_training(not self.training)
+
+    def reset_student(self) -> None:
+        """Restore the untrained student (its initial snapshot) and stop training."""
+        self.training = False
+        self.lab.reset_student()
+        self.sparks.clear()
+        self._refresh_student()
+        self.pulse.start()
+        self.controls.refresh()
+        log.info("student reset to its untrained weights")
+
+    def set_temperature(self, temperature: float) -> None:
+        """Set the temperature for the displays and the student's training target."""
+        temperature = float(np.clip(temperature, *TEMPERATURE_RANGE))
+        if math.isclose(temperature, self.lab.temperature):
+            return
+        self.lab.temperature = temperature
+        self._refresh_outputs()
+        self.captions.show("temperature")
+        self.controls.sync()
+
+    def nudge_temperature(self, step: float) -> None:
+        self.set_temperature(round(self.lab.temperature + step))
+
+    def set_alpha(self, alpha: float) -> None:
+        try:
+            self.lab.alpha = alpha
+        except SettingError as error:
+            log.warning("%s", error)
+            return
+        self.captions.show("total_loss")
+        self.controls.sync()
+
+    def set_speed(self, epochs_per_second: float) -> None:
+        self.speed = float(np.clip(epochs_per_second, *SPEED_RANGE))
+        self.controls.sync()
+
+    def set_race(self, enabled: bool) -> None:
+        """Start or stop the race; starting it resets the student so both start level."""
+        self.lab.set_race(enabled)
+        self._refresh_student()
+        self.controls.refresh()
+
+    def set_sample(self, index: int) -> None:
+        self.lab.set_sample(index)
+        self._show_input()
+        self.controls.refresh()
+
+    def next_sample(self) -> None:
+        self.set_sample(self.lab.sample_index + 1)
+
+    def previous_sample(self) -> None:
+        self.set_sample(self.lab.sample_index - 1)
+
+    def input_changed(self) -> None:
+        """Redraw after something else changed the lab's input (a drawn digit)."""
+        self._show_input()
+        self.controls.refresh()
+
+    @property
+    def help_shown(self) -> bool:
+        return self.help.shown
+
+    def toggle_help(self) -> None:
+        self.help.toggle()
+        self.controls.refresh()
+
+    def overlay_shown(self, name: str) -> bool:
+        overlay = self.overlays.get(name)
+        return overlay is not None and not overlay.root.isHidden()
+
+    def toggle_overlay(self, name: str) -> None:
+        overlay = self.overlays.get(name)
+        if overlay is None:
+            return
+        if overlay.root.isHidden():
+            overlay.root.show()
+        else:
+            overlay.root.hide()
+        self.controls.refresh()
+
+    def close_overlays(self) -> None:
+        if self.help.shown:
+            self.help.toggle()
+        for overlay in self.overlays.values():
+            overlay.root.hide()
+        self.controls.refresh()
+
+    # --- running ----------------------------------------------------------------------------
+
+    def step_frames(self, count: int, dt: float = 1.0 / 60.0) -> None:
+        """Run `count` frames (tasks and rendering) with a fixed dt."""
+        previous = self.fixed_dt
+        self.fixed_dt = dt
+        try:
+            for _ in range(count):
+                self.base.taskMgr.step()
+        finally:
+            self.fixed_dt = previous
+
+    def screenshot(self, path) -> bool:
+        """Save the last rendered frame as an image file (format from the extension)."""
+        self.base.graphicsEngine.renderFrame()
+        saved = self.base.win.saveScreenshot(Filename.fromOsSpecific(str(path)))
+        if saved:
+            log.info("wrote screenshot %s", path)
+        else:
+            log.error("could not write screenshot %s", path)
+        return bool(saved)
+
+    def run(self) -> None:
+        self.base.run()
+
+    def destroy(self) -> None:
+        """Remove the task, event handlers, views and filters; close the window if it is ours."""
+        if getattr(self, "_destroyed", False):
+            return
+        self._destroyed = True
+        self.base.taskMgr.remove(FRAME_TASK)
+        self.events.ignoreAll()
+        self.camera_rig.destroy()
+        for overlay in self.overlays.values():
+            overlay.destroy()
+        for part in (self.help, self.captions, self.controls, self.verdict_panel, self.accuracy_panel,
+                     self.plots, self.charts, self.sparks, self.input_card, self.student_view,
+                     self.teacher_view):
+            part.destroy()
+        self.right_column.removeNode()
+        self.scene.destroy()
+        if self.owns_base:
+            self.base.exitFunc = None
+            self.base.destroy()

@@ -1,0 +1,146 @@
+"""The `kd-explorer` command (also `python -m game`): parse options, open the explorer, run it."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import sys
+
+from sim.errors import AssetError
+from sim.training import ALPHA_RANGE, DEFAULT_ALPHA, DEFAULT_TEMPERATURE, TEMPERATURE_RANGE
+
+log = logging.getLogger(__name__)
+
+EXIT_ASSET_ERROR = 1
+EXIT_NO_DISPLAY = 3
+MIN_WINDOW_SIDE = 160
+MAX_WINDOW_SIDE = 8192
+
+
+def window_size(text: str) -> tuple[int, int]:
+    """Parse WIDTHxHEIGHT, e.g. 1280x720."""
+    match = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"invalid size {text!r}: use WIDTHxHEIGHT, e.g. 1280x720")
+    width, height = int(match.group(1)), int(match.group(2))
+    for side in (width, height):
+        if not MIN_WINDOW_SIDE <= side <= MAX_WINDOW_SIDE:
+            raise argparse.ArgumentTypeError(
+                f"invalid size {text!r}: each side must be {MIN_WINDOW_SIDE} to {MAX_WINDOW_SIDE} pixels"
+            )
+    return width, height
+
+
+def _bounded_float(name: str, low: float, high: float):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid {name} {text!r}: expected a number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"invalid {name} {value:g}: choose a value from {low:g} to {high:g}")
+        return value
+
+    return parse
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid count {text!r}: expected a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"invalid count {value}: must be at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the option parser; each group is a separate concern, so others can add groups."""
+    parser = argparse.ArgumentParser(
+        prog="kd-explorer",
+        description="Explore knowledge distillation in 3D: a teacher network, a student learning "
+                    "from its soft targets, and the temperature that softens them.",
+    )
+
+    window = parser.add_argument_group("window")
+    window.add_argument("--size", type=window_size, default=(1280, 720), metavar="WxH",
+                        help="window size in pixels (default 1280x720)")
+    window.add_argument("--offscreen", action="store_true",
+                        help="render without a visible window, e.g. with --frames and --screenshot")
+    window.add_argument("--no-bloom", action="store_true",
+                        help="skip the bloom filter; neurons glow with additive halos instead")
+
+    training = parser.add_argument_group("training")
+    training.add_argument("--seed", type=int, default=None,
+                          help="seed of the student's initial weights and batch order (default 0)")
+    training.add_argument("--temperature", type=_bounded_float("temperature", *TEMPERATURE_RANGE),
+                          default=None, metavar="TAU",
+                          help=f"softmax temperature tau, {TEMPERATURE_RANGE[0]:g} to {TEMPERATURE_RANGE[1]:g} "
+                               f"(default {DEFAULT_TEMPERATURE:g})")
+    training.add_argument("--alpha", type=_bounded_float("alpha", *ALPHA_RANGE), default=None,
+                          help=f"weight of the soft loss in the total, {ALPHA_RANGE[0]:g} to {ALPHA_RANGE[1]:g} "
+                               f"(default {DEFAULT_ALPHA:g})")
+    training.add_argument("--autostart", action="store_true", help="start training at once")
+
+    batch = parser.add_argument_group("batch run")
+    batch.add_argument("--frames", type=positive_int, default=None, metavar="N",
+                       help="render N frames with a fixed 1/30 s step, then exit")
+    batch.add_argument("--screenshot", default=None, metavar="PATH",
+                       help="with --frames: save the last frame to PATH (PNG)")
+    return parser
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Parse command-line options into a namespace (argparse exits with status 2 on errors)."""
+    parser = build_parser()
+    options = parser.parse_args(argv)
+    if options.screenshot is not None and options.frames is None:
+        parser.error("--screenshot needs --frames N: the number of frames to render first")
+    return options
+
+
+def settings_from(options: argparse.Namespace):
+    from game.app import ExplorerSettings
+
+    return ExplorerSettings(
+        size=options.size, offscreen=options.offscreen, bloom=not options.no_bloom,
+        seed=options.seed, temperature=options.temperature, alpha=options.alpha,
+        autostart=options.autostart,
+    )
+
+
+def main(argv=None) -> int:
+    options = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    # Panda3D is imported here, after parsing, so `--help` and option errors stay fast.
+    from game.app import DisplayUnavailableError, ExplorerApp, open_window
+
+    settings = settings_from(options)
+    try:
+        from game.app import build_lab
+
+        lab = build_lab(settings)
+    except AssetError as error:
+        print(f"kd-explorer: {error}", file=sys.stderr)
+        return EXIT_ASSET_ERROR
+
+    try:
+        base = open_window(settings)
+    except DisplayUnavailableError:
+        print("kd-explorer: could not open a window (no display?); run with --offscreen, "
+              "or under a virtual display: xvfb-run -a kd-explorer", file=sys.stderr)
+        return EXIT_NO_DISPLAY
+
+    app = ExplorerApp(settings, base=base, lab=lab, owns_base=True)
+    if options.frames is None:
+        app.run()
+        return 0
+
+    from game.app import BATCH_FRAME_DT
+
+    app.step_frames(options.frames, BATCH_FRAME_DT)
+    saved = app.screenshot(options.screenshot) if options.screenshot else True
+    app.destroy()
+    return 0 if saved else 1

@@ -1,0 +1,217 @@
+"""The help overlay (every control, every colour and shape) and the captions along the bottom.
+
+Captions explain one idea at a time, each with its formula evaluated on the lab's live numbers
+for the current digit. They take turns on a timer, and the app can bring one forward, for
+example the temperature caption while the slider moves.
+"""
+
+from __future__ import annotations
+
+from direct.gui import DirectGuiGlobals as DGG
+from direct.gui.DirectGui import DirectFrame, DirectLabel
+from panda3d.core import NodePath, TextNode
+
+from game.widgets import symbol
+
+OVERLAY_BOX = (-1.34, 1.34, -0.86, 0.86)
+OVERLAY_COLOR = (0.02, 0.03, 0.06, 0.93)
+TITLE_SCALE = 0.058
+HEADING_SCALE = 0.036
+TEXT_SCALE = 0.031
+TEXT_COLOR = (0.86, 0.9, 0.98, 1.0)
+HEADING_COLOR = (0.45, 0.65, 1.0, 1.0)
+MUTED_COLOR = (0.6, 0.66, 0.8, 1.0)
+
+CAPTION_Z = -0.865
+CAPTION_BOX = (-1.1, 1.1, -0.98, -0.82)
+CAPTION_COLOR = (0.02, 0.03, 0.07, 0.75)
+CAPTION_SCALE = 0.034
+CAPTION_WRAP = 62  # in units of the text scale, so about 2.1 in aspect2d units
+CAPTION_SECONDS = 9.0
+CAPTION_REFRESH_S = 0.25
+CAPTION_ORDER = ("soft_labels", "temperature", "soft_loss", "hard_loss", "total_loss")
+
+CONTROLS = (
+    ("Left-drag", "orbit around the scene"),
+    ("Right- or middle-drag", "pan"),
+    ("Mouse wheel", "zoom"),
+    ("W A S D  or arrows", "move"),
+    ("Q / E", "move down / up"),
+    ("1  2  3  4", "views: overview, teacher, student, outputs"),
+    ("Home", "back to the overview"),
+    ("Space", "train / pause"),
+    ("R", "reset the student to its untrained weights"),
+    ("N / B,  ] / [,  Page Down / Up", "next / previous held-out digit"),
+    ("-  /  =", "temperature down / up by 1"),
+    ("G", "race a student trained from scratch (hard labels only)"),
+    ("M", "dark-knowledge map"),
+    ("P", "draw your own digit"),
+    ("H  or  F1", "this help"),
+)
+
+
+def legend(tau: str) -> tuple[tuple[str, str], ...]:
+    return (
+        ("Left card", "the input: one held-out 8x8 digit, fed to both networks"),
+        ("Top network", "the teacher, 64-128-128-64-10, trained and frozen"),
+        ("Bottom network", "the student, 64-16-10, learning from the teacher"),
+        ("Glowing dots", "neurons; brightness and size follow the activation for this digit, "
+                         "scaled per layer"),
+        ("Output column", f"one dot per class 0-9, glowing with its probability at {tau}"),
+        ("Orange lines", "positive weights; brighter means larger"),
+        ("Blue lines", "negative weights"),
+        ("White-hot lines", "connections carrying this digit's signal (weight x activation)"),
+        ("Travelling sparks", "a new input passing layer by layer to the output charts"),
+        ("Sparks between outputs", "while training: the teacher's soft targets flowing to the "
+                                   "student; denser when the soft loss is high"),
+        ("Solid bars", f"output probabilities at the chosen {tau}"),
+        ("Bar outlines", f"the same outputs at {tau} = 1, for comparison"),
+        ("Gold class label", "the digit's true class"),
+    )
+
+
+class HelpOverlay:
+    """A centred panel listing every control and what each colour and shape means."""
+
+    def __init__(self, parent: NodePath, font=None):
+        tau = symbol(font, "τ", "tau") if font is not None else "tau"
+        self.root = DirectFrame(parent=parent, frameColor=OVERLAY_COLOR, relief=DGG.FLAT,
+                                frameSize=OVERLAY_BOX, state=DGG.NORMAL, sortOrder=100)
+        left, right, bottom, top = OVERLAY_BOX
+
+        self._text("KD Explorer: how to read and drive it", (0, top - 0.1), TITLE_SCALE, TEXT_COLOR,
+                   TextNode.ACenter, font)
+        self._text("Press H or F1 to close", (0, bottom + 0.05), TEXT_SCALE, MUTED_COLOR,
+                   TextNode.ACenter, font)
+
+        self._column("Controls", CONTROLS, left + 0.08, top - 0.23, 0.5, font)
+        self._column("What you see", legend(tau), 0.0, top - 0.23, 0.4, font)
+        self.root.hide()
+
+    def _text(self, text, position, scale, color, align, font, wrap=None) -> DirectLabel:
+        return DirectLabel(parent=self.root, text=text, text_font=font, text_scale=scale,
+                           text_fg=color, text_align=align, text_wordwrap=wrap, relief=None,
+                           pos=(position[0], 0, position[1]))
+
+    def _column(self, title, rows, x, z, key_width, font) -> None:
+        self._text(title.upper(), (x, z), HEADING_SCALE, HEADING_COLOR, TextNode.ALeft, font)
+        z -= 0.075
+        for key, meaning in rows:
+            self._text(key, (x, z), TEXT_SCALE, TEXT_COLOR, TextNode.ALeft, font)
+            label = self._text(meaning, (x + key_width, z), TEXT_SCALE, MUTED_COLOR, TextNode.ALeft, font,
+                               wrap=(1.25 - key_width) / TEXT_SCALE)
+            lines = max(1, label.component("text0").textNode.getNumRows()) if label else 1
+            z -= 0.052 + 0.04 * (lines - 1)
+
+    @property
+    def shown(self) -> bool:
+        return not self.root.isHidden()
+
+    def toggle(self) -> None:
+        if self.shown:
+            self.root.hide()
+        else:
+            self.root.show()
+
+    def destroy(self) -> None:
+        self.root.destroy()
+
+
+class Captions:
+    """One caption at a time in the bottom strip, with its formula on live numbers."""
+
+    def __init__(self, parent: NodePath, lab, font=None):
+        self.lab = lab
+        self.tau = symbol(font, "τ", "tau") if font is not None else "tau"
+        self.alpha = symbol(font, "α", "alpha") if font is not None else "alpha"
+        self.kl_bar = symbol(font, "‖", "||") if font is not None else "||"
+        self.times = symbol(font, "×", "x") if font is not None else "x"
+        self.minus = symbol(font, "−", "-") if font is not None else "-"
+
+        x0, x1, z0, z1 = CAPTION_BOX
+        self.root = DirectFrame(parent=parent, frameColor=CAPTION_COLOR, relief=DGG.FLAT,
+                                frameSize=(x0, x1, z0, z1))
+        self.label = DirectLabel(parent=self.root, text="", text_font=font, text_scale=CAPTION_SCALE,
+                                 text_fg=TEXT_COLOR, text_align=TextNode.ACenter,
+                                 text_wordwrap=CAPTION_WRAP, relief=None, pos=(0, 0, CAPTION_Z))
+        self.topic_index = 0
+        self.topic_clock = 0.0
+        self.refresh_clock = CAPTION_REFRESH_S
+
+    @property
+    def topic(self) -> str:
+        return CAPTION_ORDER[self.topic_index]
+
+    def show(self, topic: str) -> None:
+        """Bring `topic` forward now and hold it for a full turn."""
+        self.topic_index = CAPTION_ORDER.index(topic)
+        self.topic_clock = 0.0
+        self.refresh()
+
+    def update(self, dt: float) -> None:
+        self.topic_clock += dt
+        if self.topic_clock >= CAPTION_SECONDS:
+            self.topic_clock = 0.0
+            self.topic_index = (self.topic_index + 1) % len(CAPTION_ORDER)
+            self.refresh_clock = CAPTION_REFRESH_S
+        self.refresh_clock += dt
+        if self.refresh_clock >= CAPTION_REFRESH_S:
+            self.refresh_clock = 0.0
+            self.refresh()
+
+    def refresh(self) -> None:
+        text = getattr(self, f"_{self.topic}")()
+        if self.label["text"] != text:
+            self.label["text"] = text
+
+    # --- the captions -----------------------------------------------------------------------
+
+    def _soft_labels(self) -> str:
+        snapshot = self.lab.outputs()
+        top = snapshot.teacher_top1
+        others = sorted((k for k in range(len(snapshot.teacher_probs)) if k != top),
+                        key=lambda k: -snapshot.teacher_probs[k])[:3]
+        listed = ",  ".join(f"{k}: {snapshot.teacher_probs[k]:.3f}" for k in others)
+        return (f"Soft labels: the teacher's whole output distribution, not just its answer. For this "
+                f"digit it says {top} ({snapshot.teacher_probs[top]:.2f}), and also {listed}. "
+                f"Those small probabilities are the dark knowledge the student learns from.")
+
+    def _temperature(self) -> str:
+        snapshot = self.lab.outputs()
+        top = snapshot.teacher_top1
+        tau = snapshot.temperature
+        return (f"Temperature: p_i = exp(z_i / {self.tau}) / Σ_j exp(z_j / {self.tau}). At {self.tau} = {tau:.1f} "
+                f"the teacher gives its top class {top} p = {snapshot.teacher_probs[top]:.3f}; "
+                f"at {self.tau} = 1 it gives {snapshot.teacher_probs_t1[top]:.3f}. "
+                f"A higher {self.tau} spreads probability onto the other classes.")
+
+    def _soft_loss(self) -> str:
+        snapshot = self.lab.outputs()
+        soft, _, _ = self.lab.sample_losses()
+        tau = snapshot.temperature
+        return (f"soft loss = {self.tau}²·KL(teacher_{self.tau} {self.kl_bar} student_{self.tau}) "
+                f"= {tau:.1f}² {self.times} {snapshot.kl:.3f} = {soft:.3f} for this digit. "
+                f"It pulls the student's softened outputs toward the teacher's; {self.tau}² keeps its "
+                f"gradient comparable across temperatures.")
+
+    def _hard_loss(self) -> str:
+        snapshot = self.lab.outputs()
+        _, hard, _ = self.lab.sample_losses()
+        if hard is None:
+            return ("hard loss = cross-entropy against the true label at τ = 1. A drawn digit has no "
+                    "label, so only the soft loss applies to it.").replace("τ", self.tau)
+        p = snapshot.student_probs_t1[snapshot.label]
+        return (f"hard loss = {self.minus}log p_student(true class) = {self.minus}log {p:.3f} = {hard:.3f} "
+                f"for this {snapshot.label}: ordinary cross-entropy against the label, at {self.tau} = 1.")
+
+    def _total_loss(self) -> str:
+        soft, hard, total = self.lab.sample_losses()
+        alpha = self.lab.alpha
+        if hard is None:
+            return f"total loss = {self.alpha}·soft + (1 {self.minus} {self.alpha})·hard; a drawn digit has no hard loss."
+        return (f"total loss = {self.alpha}·soft + (1 {self.minus} {self.alpha})·hard = {alpha:.2f} {self.times} "
+                f"{soft:.3f} + {1 - alpha:.2f} {self.times} {hard:.3f} = {total:.3f} for this digit. "
+                f"{self.alpha} sets how much the student listens to the teacher versus the labels.")
+
+    def destroy(self) -> None:
+        self.root.destroy()

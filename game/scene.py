@@ -1,0 +1,116 @@
+"""The stage: background, lights, the floor grid, the font and the glow (bloom or halos).
+
+Bloom uses Panda3D's CommonFilters, which need shader support. Where setBloom() fails (the
+p3tinydisplay software renderer, or `--no-bloom`), the networks fall back to their additive
+halo sprites, which give a similar glow without post-processing.
+"""
+
+from __future__ import annotations
+
+import logging
+import numpy as np
+from direct.filter.CommonFilters import CommonFilters
+from panda3d.core import AmbientLight, DirectionalLight, Vec4
+
+from game.geometry import BulkGeom, glow_texture, make_additive, premultiplied_rgba8
+from game.widgets import load_font
+
+log = logging.getLogger(__name__)
+
+BACKGROUND_COLOR = (0.012, 0.016, 0.035, 1.0)
+AMBIENT_COLOR = (0.35, 0.37, 0.45, 1.0)
+KEY_LIGHT_COLOR = (0.85, 0.82, 0.78, 1.0)
+KEY_LIGHT_HPR = (-30.0, -45.0, 0.0)
+
+# Bloom settings for CommonFilters.setBloom(): pixels brighter than BLOOM_MIN_TRIGGER start
+# to glow; the blend weights pick which colour channels count as brightness.
+BLOOM_BLEND = (0.3, 0.4, 0.3, 0.0)
+BLOOM_MIN_TRIGGER = 0.55
+BLOOM_MAX_TRIGGER = 1.0
+BLOOM_DESATURATION = 0.2
+BLOOM_INTENSITY = 1.1
+BLOOM_SIZE = "medium"
+
+FLOOR_Z = -12.5
+FLOOR_EXTENT_X = (-34.0, 34.0)
+FLOOR_EXTENT_Y = (-18.0, 30.0)
+FLOOR_STEP = 2.0
+FLOOR_COLOR = (0.3, 0.42, 0.8, 0.4)
+
+class Scene:
+    """Everything around the networks: clear colour, lights, floor, font, glow sprite, bloom."""
+
+    def __init__(self, base, bloom: bool = True):
+        self.base = base
+        self.root = base.render.attachNewNode("kd-world")
+        base.win.setClearColor(Vec4(*BACKGROUND_COLOR))
+        self._add_lights()
+        self._add_floor()
+        self.font = load_font()
+        self.glow = glow_texture()
+
+        self.filters: CommonFilters | None = None
+        self.bloom_enabled = self._enable_bloom() if bloom else False
+        log.info("glow: %s", "bloom filter" if self.bloom_enabled else "additive halos")
+
+    def _add_lights(self) -> None:
+        ambient = AmbientLight("ambient")
+        ambient.setColor(AMBIENT_COLOR)
+        key = DirectionalLight("key")
+        key.setColor(KEY_LIGHT_COLOR)
+        self.ambient_light = self.root.attachNewNode(ambient)
+        self.key_light = self.root.attachNewNode(key)
+        self.key_light.setHpr(*KEY_LIGHT_HPR)
+        # Only models under `lit` are lit. The glowing parts are unlit vertex colours, and
+        # p3tinydisplay draws unlit lines white when any ancestor node enables a light.
+        self.lit = self.root.attachNewNode("lit")
+        self.lit.setLight(self.ambient_light)
+        self.lit.setLight(self.key_light)
+
+    def _add_floor(self) -> None:
+        """Draw a faint grid under the scene so depth and camera motion read at a glance."""
+        x_lines = np.arange(FLOOR_EXTENT_X[0], FLOOR_EXTENT_X[1] + 1e-6, FLOOR_STEP)
+        y_lines = np.arange(FLOOR_EXTENT_Y[0], FLOOR_EXTENT_Y[1] + 1e-6, FLOOR_STEP)
+        segments = []
+        for x in x_lines:
+            segments += [(x, FLOOR_EXTENT_Y[0], FLOOR_Z), (x, FLOOR_EXTENT_Y[1], FLOOR_Z)]
+        for y in y_lines:
+            segments += [(FLOOR_EXTENT_X[0], y, FLOOR_Z), (FLOOR_EXTENT_X[1], y, FLOOR_Z)]
+        positions = np.array(segments, dtype=np.float32)
+
+        # Lines fade with distance from the centre so the grid has no hard edge.
+        distance = np.hypot(positions[:, 0] / FLOOR_EXTENT_X[1], (positions[:, 1] - 6.0) / 24.0)
+        colors = np.tile(np.array(FLOOR_COLOR, dtype=np.float32), (len(positions), 1))
+        colors[:, 3] *= np.clip(1.15 - distance, 0.0, 1.0)
+
+        self.floor = BulkGeom("floor-grid", "lines", len(positions))
+        self.floor.write_positions(positions)
+        self.floor.write_colors(premultiplied_rgba8(colors))
+        self.floor_path = self.floor.attach(self.root)
+        make_additive(self.floor_path)
+        self.floor_path.setBin("fixed", 5)
+
+    def _enable_bloom(self) -> bool:
+        gsg = self.base.win.getGsg()
+        if gsg is None or not gsg.getSupportsBasicShaders():
+            log.info("bloom unavailable: the renderer has no shader support")
+            return False
+
+        filters = CommonFilters(self.base.win, self.base.cam)
+        enabled = filters.setBloom(
+            blend=BLOOM_BLEND, mintrigger=BLOOM_MIN_TRIGGER, maxtrigger=BLOOM_MAX_TRIGGER,
+            desat=BLOOM_DESATURATION, intensity=BLOOM_INTENSITY, size=BLOOM_SIZE,
+        )
+        if not enabled:
+            log.info("bloom unavailable: CommonFilters.setBloom() failed")
+            filters.cleanup()
+            return False
+        self.filters = filters
+        return True
+
+    def destroy(self) -> None:
+        if self.filters is not None:
+            self.filters.cleanup()
+            self.filters = None
+        self.lit.clearLight()
+        self.root.removeNode()
