@@ -18,12 +18,15 @@ from panda3d.core import ClockObject, Filename, Point3, loadPrcFileData
 from game.camera import CameraRig, View
 from game.charts import BAR_BASE_Z, OutputCharts
 from game.controls import DEFAULT_SPEED, SPEED_RANGE, ControlPanel
+from game.drawpad import DrawPad
 from game.flow import InputPulse, KnowledgeFlow, Sparks
+from game.heatmap import DarkKnowledgeMap
 from game.help import Captions, HelpOverlay
 from game.network_view import InputCard, NetworkView
 from game.panels import AccuracyPanel, VerdictPanel
 from game.plots import LossPlots
 from game.scene import Scene
+from game.widgets import SCREEN_FONT_PIXELS_PER_UNIT, load_font
 from sim.data import load_split
 from sim.errors import SettingError
 from sim.lab import Lab
@@ -57,7 +60,7 @@ LENS_FOV = 50.0
 LENS_NEAR_FAR = (0.5, 500.0)
 
 CAMERA_PRESETS = {
-    "overview": View(focus=(0.3, 0.0, -1.2), heading=-8.0, pitch=-9.0, distance=58.0),
+    "overview": View(focus=(-0.6, 0.0, -1.0), heading=-16.0, pitch=-14.0, distance=63.0),
     "teacher": View(focus=(-4.0, 0.0, 5.0), heading=-38.0, pitch=-12.0, distance=24.0),
     "student": View(focus=(-4.0, 0.0, -5.0), heading=-38.0, pitch=-8.0, distance=18.0),
     "outputs": View(focus=(12.5, 0.0, -1.6), heading=0.0, pitch=0.0, distance=21.0),
@@ -144,7 +147,8 @@ class ExplorerApp:
         self._build_world()
         self._build_screen()
         self._bind_keys()
-        self._show_input()
+        self._input_key = None
+        self._watch_input()
 
         self.base.taskMgr.add(self._frame_task, FRAME_TASK)
         if self.owns_base:
@@ -200,13 +204,20 @@ class ExplorerApp:
         self.camera_rig = CameraRig(self.base.camera, self.base.mouseWatcherNode, CAMERA_PRESETS, self.base.win)
 
     def _build_screen(self) -> None:
-        font = self.scene.font
+        font = load_font(pixels_per_unit=SCREEN_FONT_PIXELS_PER_UNIT)
         # The right-hand panels are laid out in aspect2d units of a 16:9 window; hanging them
         # from the right edge keeps them on screen at any aspect ratio.
         self.right_column = self.base.a2dRightCenter.attachNewNode("right-column")
         self.right_column.setX(-16.0 / 9.0)
         self.accuracy_panel = AccuracyPanel(self.right_column, self.lab, font)
         self.verdict_panel = VerdictPanel(self.right_column, self.lab, font=font)
+
+        self.heatmap = DarkKnowledgeMap(self.base.aspect2d, self.lab, font)
+        self.drawpad = DrawPad(self.base.aspect2d, self.lab, self.base.mouseWatcherNode, font)
+        self.heatmap.hide()
+        self.drawpad.hide()
+        self.overlays = {"heatmap": self.heatmap, "drawpad": self.drawpad}
+        self.camera_rig.click_filters.append(self._drawpad_takes_click)
 
         self.captions = Captions(self.base.aspect2d, self.lab, font)
         self.help = HelpOverlay(self.base.aspect2d, font)
@@ -227,6 +238,9 @@ class ExplorerApp:
         accept("f1", self.toggle_help)
         accept("g", lambda: self.set_race(not self.lab.race_enabled))
         accept("escape", self.close_overlays)
+        # Clicks reach the pad through the camera's click filter; releases come here.
+        accept("mouse1-up", self.drawpad.on_mouse_up)
+        accept("mouse3-up", self.drawpad.on_mouse_up)
         for name, key in (("heatmap", "m"), ("drawpad", "p")):
             accept(key, self.toggle_overlay, [name])
 
@@ -253,6 +267,7 @@ class ExplorerApp:
                 log.info("training finished at epoch %d", self.lab.distiller.epoch)
                 self.training = False
 
+        self._watch_input()
         if self._student_dirty and (self.frame_count % STUDENT_REFRESH_FRAMES == 0 or not self.training):
             self._refresh_student()
 
@@ -275,13 +290,27 @@ class ExplorerApp:
 
     # --- lab state to views -----------------------------------------------------------------
 
-    def _show_input(self) -> None:
-        """Redraw both networks for a new input and send the pulse through them."""
+    def _watch_input(self) -> None:
+        """Redraw both networks when the lab's input changed (here, on the pad or elsewhere).
+
+        A new held-out sample sends a fresh pulse; a drawing in progress only starts one
+        when none is running, so strokes do not restart it every frame.
+        """
+        key = (self.lab.sample_index, self.lab.custom_image is None, self.lab.current_image.tobytes())
+        if key == self._input_key:
+            return
+        new_source = self._input_key is None or key[:2] != self._input_key[:2]
+        self._input_key = key
+        self._show_input(restart_pulse=new_source or not self.pulse.active)
+
+    def _show_input(self, restart_pulse: bool = True) -> None:
         label = self.lab.current_label
         caption = "your drawing" if label is None else f"held-out #{self.lab.sample_index}   label {label}"
         self.input_card.set_image(self.lab.current_image, caption)
         self._refresh_outputs()
-        self.pulse.start()
+        if restart_pulse:
+            self.pulse.start()
+        self.controls.refresh()
 
     def _refresh_outputs(self) -> None:
         snapshot = self.lab.outputs()
@@ -360,19 +389,13 @@ class ExplorerApp:
 
     def set_sample(self, index: int) -> None:
         self.lab.set_sample(index)
-        self._show_input()
-        self.controls.refresh()
+        self._watch_input()
 
     def next_sample(self) -> None:
         self.set_sample(self.lab.sample_index + 1)
 
     def previous_sample(self) -> None:
         self.set_sample(self.lab.sample_index - 1)
-
-    def input_changed(self) -> None:
-        """Redraw after something else changed the lab's input (a drawn digit)."""
-        self._show_input()
-        self.controls.refresh()
 
     @property
     def help_shown(self) -> bool:
@@ -384,24 +407,29 @@ class ExplorerApp:
 
     def overlay_shown(self, name: str) -> bool:
         overlay = self.overlays.get(name)
-        return overlay is not None and not overlay.root.isHidden()
+        return overlay is not None and overlay.visible
 
     def toggle_overlay(self, name: str) -> None:
         overlay = self.overlays.get(name)
         if overlay is None:
             return
-        if overlay.root.isHidden():
-            overlay.root.show()
-        else:
-            overlay.root.hide()
+        overlay.toggle()
+        if name == "drawpad" and not overlay.visible and self.lab.custom_image is not None:
+            # Closing the pad hands the networks back to the held-out sample.
+            self.lab.set_sample(self.lab.sample_index)
         self.controls.refresh()
 
     def close_overlays(self) -> None:
         if self.help.shown:
             self.help.toggle()
-        for overlay in self.overlays.values():
-            overlay.root.hide()
+        for name, overlay in self.overlays.items():
+            if overlay.visible:
+                self.toggle_overlay(name)
         self.controls.refresh()
+
+    def _drawpad_takes_click(self, button: str) -> bool:
+        """Let the visible drawing pad take a click before the camera starts a drag."""
+        return self.drawpad.visible and self.drawpad.on_mouse_down(button)
 
     # --- running ----------------------------------------------------------------------------
 

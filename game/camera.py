@@ -62,6 +62,8 @@ class CameraRig:
         self.keys: set[str] = set()
         self.drag_mode: str | None = None
         self.drag_from: tuple[float, float] | None = None
+        # Callables taking "left" or "right"; a press that any of them takes starts no drag.
+        self.click_filters: list = []
 
         self.events = DirectObject()
         self._bind()
@@ -71,9 +73,9 @@ class CameraRig:
 
     def _bind(self) -> None:
         accept = self.events.accept
-        accept("mouse1", self.begin_drag, ["orbit"])
-        accept("mouse3", self.begin_drag, ["pan"])
-        accept("mouse2", self.begin_drag, ["pan"])
+        accept("mouse1", self.press, ["left", "orbit"])
+        accept("mouse3", self.press, ["right", "pan"])
+        accept("mouse2", self.press, ["middle", "pan"])
         for button in ("mouse1-up", "mouse2-up", "mouse3-up"):
             accept(button, self.end_drag)
         accept("wheel_up", self.zoom, [ZOOM_STEP])
@@ -94,6 +96,12 @@ class CameraRig:
     def pointer_over_gui(self) -> bool:
         """Whether the pointer is over a DirectGUI widget (each one is a MouseWatcher region)."""
         return self.mouse_watcher is not None and self.mouse_watcher.isOverRegion()
+
+    def press(self, button: str, mode: str) -> None:
+        """Start a drag for a mouse press, unless a click filter or a GUI widget takes it."""
+        if any(taken(button) for taken in self.click_filters):
+            return
+        self.begin_drag(mode)
 
     def begin_drag(self, mode: str) -> None:
         position = self.pointer()
@@ -197,5 +205,6 @@ class CameraRig:
 
     def destroy(self) -> None:
         self.events.ignoreAll()
+        self.click_filters.clear()
         self.keys.clear()
         self.end_drag()

@@ -25,28 +25,30 @@ POSITIVE_COLOR = np.array([1.0, 0.52, 0.16], dtype=np.float32)
 NEGATIVE_COLOR = np.array([0.2, 0.58, 1.0], dtype=np.float32)
 SIGNAL_COLOR = np.array([1.0, 0.95, 0.85], dtype=np.float32)
 IDLE_NEURON_COLOR = np.array([0.13, 0.17, 0.27], dtype=np.float32)
+IDLE_NEURON_ALPHA = 0.5
 INPUT_TINT = (0.62, 0.7, 0.85)
 
 # Edge alpha = EDGE_ALPHA * density * (|w| / scale) ** EDGE_GAMMA, where scale is the layer's
-# EDGE_SCALE_PERCENTILE of |w| and density = min(1, sqrt(DENSITY_REFERENCE_EDGES / edges in
-# the layer)). Edges add up where they overlap, so without the density factor the 16,384
+# EDGE_SCALE_PERCENTILE of |w| and density = min(1, (DENSITY_REFERENCE_EDGES / edges in the
+# layer) ** DENSITY_EXPONENT). Edges add up where they overlap, so without the density factor the 16,384
 # edges between the teacher's hidden layers would merge into a white slab; the gamma lets
 # the strongest connections carry the picture.
 EDGE_ALPHA = 0.55
 EDGE_GAMMA = 2.5
 EDGE_SCALE_PERCENTILE = 99.5
 DENSITY_REFERENCE_EDGES = 700
+DENSITY_EXPONENT = 0.8
 # Extra alpha on edges that carry the current input's signal (|w| * source activation),
 # while the input pulse crosses them and, weaker, afterwards.
 SIGNAL_FLASH_ALPHA = 0.9
-SIGNAL_STEADY_ALPHA = 0.25
+SIGNAL_STEADY_ALPHA = 0.14
 SIGNAL_GAMMA = 2.0
 
-NEURON_SIZE = 0.2
-NEURON_ACTIVE_SIZE = 0.46
-HALO_SCALE = 3.2
-HALO_ALPHA = 0.42
-HALO_ALPHA_WITH_BLOOM = 0.16
+NEURON_SIZE = 0.13
+NEURON_ACTIVE_SIZE = 0.32
+HALO_SCALE = 3.0
+HALO_ALPHA = 0.3
+HALO_ALPHA_WITH_BLOOM = 0.05
 # Displayed intensities approach their targets with this rate (1/s).
 NEURON_EASE_RATE = 9.0
 
@@ -81,6 +83,11 @@ def layer_positions(width: int, x: float, z_center: float, spacing: float = NEUR
     return positions
 
 
+def layer_density(n_edges: int) -> float:
+    """Return the alpha factor that keeps a layer of n_edges overlapping edges from saturating."""
+    return min(1.0, (DENSITY_REFERENCE_EDGES / max(n_edges, 1)) ** DENSITY_EXPONENT)
+
+
 def weight_colors(weights: np.ndarray) -> np.ndarray:
     """Return (n_in * n_out, 4) float edge colours for W (n_in, n_out): hue by sign, alpha by |w|."""
     flat = weights.reshape(-1)
@@ -88,7 +95,7 @@ def weight_colors(weights: np.ndarray) -> np.ndarray:
     scale = max(float(np.percentile(magnitude, EDGE_SCALE_PERCENTILE)), 1e-8)
     colors = np.empty((flat.size, 4), dtype=np.float32)
     colors[:, :3] = np.where(flat[:, None] >= 0, POSITIVE_COLOR, NEGATIVE_COLOR)
-    density = min(1.0, math.sqrt(DENSITY_REFERENCE_EDGES / flat.size))
+    density = layer_density(flat.size)
     colors[:, 3] = EDGE_ALPHA * density * np.minimum(magnitude / scale, 1.0) ** EDGE_GAMMA
     return colors
 
@@ -261,7 +268,7 @@ class NetworkView:
         for layer, magnitude in enumerate(self._weights):
             start, end = self.edge_starts[layer], self.edge_starts[layer + 1]
             carried = magnitude * self.activations[layer][:, None]
-            density = min(1.0, math.sqrt(DENSITY_REFERENCE_EDGES / carried.size))
+            density = layer_density(carried.size)
             self.edge_signal[start:end] = density * normalise(carried.reshape(-1)) ** SIGNAL_GAMMA
 
     def set_pulse(self, layer_reveal: np.ndarray, edge_flash: np.ndarray) -> None:
@@ -292,7 +299,7 @@ class NetworkView:
 
         colors = np.empty((self.n_neurons, 4), dtype=np.float32)
         colors[:, :3] = IDLE_NEURON_COLOR + (tints - IDLE_NEURON_COLOR) * level[:, None]
-        colors[:, 3] = 0.55 + 0.45 * level
+        colors[:, 3] = IDLE_NEURON_ALPHA + (1.0 - IDLE_NEURON_ALPHA) * level
         sizes = self.neuron_scale * (NEURON_SIZE + (NEURON_ACTIVE_SIZE - NEURON_SIZE) * level)
         self.neurons.write_colors(premultiplied_rgba8(colors))
         self.neurons.write_sizes(sizes)
