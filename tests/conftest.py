@@ -42,3 +42,15 @@ def panda_base():
     base = ShowBase(windowType="offscreen")
     yield base
     base.destroy()
+
+
+@pytest.fixture
+def explorer(panda_base, lab):
+    """The explorer drawing into the offscreen test window, without bloom; destroyed after."""
+    from game.app import ExplorerApp, ExplorerSettings
+
+    app = ExplorerApp(ExplorerSettings(size=(640, 360), offscreen=True, bloom=False),
+                      base=panda_base, lab=lab, owns_base=False)
+    app.step_frames(2, 1.0 / 30.0)
+    yield app
+    app.destroy()

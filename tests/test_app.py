@@ -1,0 +1,283 @@
+"""The explorer app on the offscreen software renderer: wiring, controls, keys and teardown."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from game.app import CAMERA_PRESETS, FRAME_TASK
+
+
+def frame_pixels(app) -> np.ndarray:
+    """Return the last rendered frame as (height, width, 3) uint8."""
+    app.base.graphicsEngine.renderFrame()
+    texture = app.base.win.getScreenshot()
+    data = np.frombuffer(texture.getRamImageAs("RGB"), dtype=np.uint8)
+    return data.reshape(texture.getYSize(), texture.getXSize(), 3)
+
+
+def press(button):
+    button["command"](*button["extraArgs"])
+
+
+def test_views_match_layer_sizes(explorer):
+    lab = explorer.lab
+
+    assert explorer.teacher_view.sizes == lab.teacher.sizes
+    assert explorer.student_view.sizes == lab.student.sizes
+    assert explorer.teacher_view.n_neurons == sum(lab.teacher.sizes) == 394
+    assert explorer.student_view.n_neurons == sum(lab.student.sizes) == 90
+    assert explorer.teacher_view.edges.geom.getVertexData().getNumRows() == 2 * 33_408
+    assert explorer.student_view.edges.geom.getVertexData().getNumRows() == 2 * 1_184
+
+
+def test_titles_show_parameter_counts(explorer):
+    texts = [node.node().getText() for node in explorer.scene.root.findAllMatches("**/+TextNode")]
+
+    assert any("Teacher" in text and "33,738" in text for text in texts)
+    assert any("Student" in text and "1,210" in text for text in texts)
+
+
+def test_slider_sets_temperature(explorer):
+    slider = explorer.controls.temperature_slider
+
+    slider["value"] = 12.0
+    explorer.controls._on_temperature()
+    explorer.step_frames(2)
+
+    assert explorer.lab.temperature == pytest.approx(12.0)
+    assert explorer.lab.distiller.config.temperature == pytest.approx(12.0)
+    assert explorer.charts.snapshot.temperature == pytest.approx(12.0)
+    assert "12.0" in explorer.controls.temperature_label["text"]
+
+
+def test_temperature_keys_move_slider(explorer):
+    explorer.base.messenger.send("=")
+
+    assert explorer.lab.temperature == pytest.approx(4.0)
+    assert float(explorer.controls.temperature_slider["value"]) == pytest.approx(4.0)
+
+
+def test_temperature_clamped_to_range(explorer):
+    explorer.set_temperature(50.0)
+
+    assert explorer.lab.temperature == 20.0
+
+
+def test_alpha_slider_sets_alpha(explorer):
+    explorer.controls.alpha_slider["value"] = 0.25
+    explorer.controls._on_alpha()
+
+    assert explorer.lab.alpha == pytest.approx(0.25)
+
+
+def test_train_button_advances_epochs(explorer):
+    explorer.training_budget_s = None
+    explorer.set_speed(10.0)
+
+    press(explorer.controls.train_button)
+    explorer.step_frames(3, 0.1)
+
+    assert explorer.training
+    assert explorer.lab.distiller.epoch == 3
+    assert "Epoch 3" in explorer.controls.epoch_label["text"]
+    assert explorer.controls.progress["value"] == pytest.approx(1000 * 3 / 60, abs=20)
+
+
+def test_training_recolours_student_edges(explorer):
+    before = explorer.student_view.weight_rgba.copy()
+    explorer.training_budget_s = None
+    explorer.set_training(True)
+
+    explorer.step_frames(8, 0.1)
+
+    assert not np.array_equal(before, explorer.student_view.weight_rgba)
+
+
+def test_knowledge_flow_while_training(explorer):
+    explorer.sparks.clear()
+    explorer.set_training(True)
+    explorer.step_frames(20, 1.0 / 30.0)
+
+    assert explorer.knowledge_flow.rate > 0
+    assert explorer.sparks.n_alive > 0
+
+
+def test_space_pauses_training(explorer):
+    explorer.set_training(True)
+    explorer.base.messenger.send("space")
+
+    assert not explorer.training
+
+
+def test_reset_restores_untrained_student(explorer):
+    explorer.training_budget_s = None
+    explorer.set_training(True)
+    explorer.step_frames(3, 0.2)
+    assert explorer.lab.distiller.epoch > 0
+
+    press(explorer.controls.reset_button)
+
+    lab = explorer.lab
+    np.testing.assert_array_equal(lab.student.params, lab.distiller.initial_student.params)
+    assert lab.distiller.epoch == 0
+    assert not explorer.training
+
+
+def test_camera_key_moves_camera(explorer):
+    start = explorer.base.camera.getPos()
+
+    explorer.base.messenger.send("w")
+    explorer.step_frames(15)
+    explorer.base.messenger.send("w-up")
+
+    assert (explorer.base.camera.getPos() - start).length() > 1.0
+
+
+def test_preset_key_selects_view(explorer):
+    explorer.base.messenger.send("4")
+    explorer.step_frames(90, 1.0 / 30.0)
+
+    assert explorer.camera_rig.goal == CAMERA_PRESETS["outputs"]
+    assert explorer.camera_rig.current.distance == pytest.approx(CAMERA_PRESETS["outputs"].distance, rel=0.01)
+
+
+@pytest.mark.parametrize("key, step", [("n", 1), ("]", 1), ("page_down", 1), ("b", -1), ("[", -1), ("page_up", -1)])
+def test_sample_keys_change_input(explorer, key, step):
+    explorer.base.messenger.send(key)
+
+    assert explorer.lab.sample_index == step % explorer.lab.n_samples
+    assert explorer.pulse.active
+    assert f"#{explorer.lab.sample_index}" in explorer.input_card.caption.node().getText()
+
+
+def test_pulse_reaches_outputs_and_charts(explorer):
+    explorer.next_sample()
+    explorer.sparks.clear()
+
+    explorer.step_frames(70, 1.0 / 30.0)
+
+    assert not explorer.pulse.active
+    assert np.all(explorer.teacher_view.layer_reveal == 1)
+    assert explorer.sparks.n_alive > 0
+
+
+def test_help_key_toggles_overlay(explorer):
+    assert not explorer.help_shown
+
+    explorer.base.messenger.send("h")
+    assert explorer.help_shown
+
+    explorer.base.messenger.send("f1")
+    assert not explorer.help_shown
+
+
+@pytest.mark.parametrize("key, name", [("m", "heatmap"), ("p", "drawpad")])
+def test_overlay_keys_toggle(explorer, key, name):
+    explorer.base.messenger.send(key)
+    assert explorer.overlay_shown(name)
+
+    explorer.base.messenger.send("escape")
+    assert not explorer.overlay_shown(name)
+
+
+def test_drawn_digit_reaches_networks(explorer):
+    image = np.zeros(64, dtype=np.float32)
+    image[[3, 11, 19, 27, 35, 43, 51, 59]] = 1.0
+
+    explorer.lab.set_custom_image(image)
+    explorer.step_frames(1)
+
+    assert explorer.input_card.caption.node().getText() == "your drawing"
+    np.testing.assert_allclose(explorer.teacher_view.activations[0], image)
+
+
+def test_race_button_starts_race(explorer):
+    press(explorer.controls.overlay_buttons["race"])
+
+    assert explorer.lab.race_enabled
+
+
+def test_captions_show_live_formula(explorer):
+    explorer.captions.show("soft_loss")
+    soft, _, _ = explorer.lab.sample_losses()
+
+    text = explorer.captions.label["text"]
+    assert "soft loss" in text
+    assert "3.0²" in text
+    assert f"{soft:.3f}" in text
+
+
+@pytest.mark.parametrize("topic", ["soft_labels", "temperature", "soft_loss", "hard_loss", "total_loss"])
+def test_every_caption_renders(explorer, topic):
+    explorer.captions.show(topic)
+
+    assert len(explorer.captions.label["text"]) > 40
+
+
+def test_frame_not_blank(explorer):
+    explorer.step_frames(30, 1.0 / 30.0)
+
+    pixels = frame_pixels(explorer)
+
+    assert pixels.std() > 10
+    assert (pixels.max(axis=2) > 128).mean() > 0.01
+
+
+def test_frame_differs_between_temperatures(explorer):
+    explorer.base.messenger.send("4")
+    explorer.set_temperature(1.0)
+    explorer.step_frames(60, 1.0 / 30.0)
+    cold = frame_pixels(explorer).astype(int)
+
+    explorer.set_temperature(20.0)
+    explorer.step_frames(60, 1.0 / 30.0)
+    hot = frame_pixels(explorer).astype(int)
+
+    assert np.abs(cold - hot).mean() > 0.5
+
+
+def test_frame_dt_uses_fixed_step(explorer):
+    explorer.fixed_dt = 0.25
+
+    assert explorer.frame_dt() == 0.25
+
+
+def test_screenshot_writes_png(explorer, tmp_path):
+    path = tmp_path / "frame.png"
+
+    assert explorer.screenshot(path)
+    assert path.stat().st_size > 1000
+
+
+def test_destroy_removes_task_and_events(explorer):
+    base = explorer.base
+    explorer.destroy()
+
+    assert not base.taskMgr.hasTaskNamed(FRAME_TASK)
+    for event in ("space", "n", "h", "w", "mouse1", "4"):
+        assert base.messenger.whoAccepts(event) is None, event
+    assert explorer.scene.filters is None
+    assert explorer.scene.root.isEmpty()
+
+
+@pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="needs an X display (run under xvfb-run)")
+def test_opengl_bloom_enabled(tmp_path):
+    """On OpenGL (Mesa under Xvfb in CI), CommonFilters.setBloom() succeeds."""
+    script = (
+        "from game.app import ExplorerApp, ExplorerSettings\n"
+        "app = ExplorerApp(ExplorerSettings(size=(320, 180), bloom=True))\n"
+        "app.step_frames(2)\n"
+        "print('pipe', app.base.pipe.getInterfaceName())\n"
+        "print('bloom', app.scene.bloom_enabled)\n"
+        f"app.screenshot({str(tmp_path / 'gl.png')!r})\n"
+        "app.destroy()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "pipe OpenGL" in result.stdout
+    assert "bloom True" in result.stdout
+    assert (tmp_path / "gl.png").stat().st_size > 1000

@@ -1,0 +1,128 @@
+"""The kd-explorer command line: option checks, batch runs and the error paths."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from game import app as app_module
+from game import cli
+from sim.model import load_teacher
+
+
+def test_defaults():
+    options = cli.parse_args([])
+
+    assert options.size == (1280, 720)
+    assert options.temperature is None
+    assert options.alpha is None
+    assert not options.offscreen
+    assert not options.no_bloom
+    assert not options.autostart
+    assert options.frames is None
+
+
+def test_all_options_parse():
+    options = cli.parse_args(["--size", "800x600", "--offscreen", "--no-bloom", "--seed", "7",
+                              "--temperature", "4.5", "--alpha", "0.3", "--autostart",
+                              "--frames", "10", "--screenshot", "out.png"])
+
+    assert options.size == (800, 600)
+    assert options.seed == 7
+    assert options.temperature == 4.5
+    assert options.alpha == 0.3
+    assert options.frames == 10
+    assert options.screenshot == "out.png"
+
+    settings = cli.settings_from(options)
+    assert settings.bloom is False
+    assert settings.autostart is True
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--temperature", "0.5"], "invalid temperature 0.5"),
+    (["--temperature", "25"], "invalid temperature 25"),
+    (["--temperature", "hot"], "invalid temperature 'hot'"),
+    (["--alpha", "1.5"], "invalid alpha 1.5"),
+    (["--alpha", "-0.1"], "invalid alpha -0.1"),
+    (["--size", "1280"], "invalid size '1280'"),
+    (["--size", "axb"], "invalid size 'axb'"),
+    (["--size", "10x10"], "invalid size '10x10'"),
+    (["--frames", "0"], "invalid count 0"),
+    (["--screenshot", "x.png"], "--screenshot needs --frames"),
+])
+def test_bad_values_rejected(arguments, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.parse_args(arguments)
+
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_no_window_prints_one_line(monkeypatch, capsys):
+    def no_window(*args, **kwargs):
+        raise Exception("Could not open window.")
+
+    monkeypatch.setattr(app_module, "ShowBase", no_window)
+
+    code = cli.main(["--frames", "1", "--no-bloom"])
+
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_NO_DISPLAY
+    assert "Traceback" not in err
+    assert "--offscreen" in err
+    assert "xvfb-run" in err
+    assert len([line for line in err.splitlines() if line.startswith("kd-explorer:")]) == 1
+
+
+def test_other_window_errors_propagate(monkeypatch):
+    def broken(*args, **kwargs):
+        raise Exception("something else")
+
+    monkeypatch.setattr(app_module, "ShowBase", broken)
+
+    with pytest.raises(Exception, match="something else"):
+        app_module.open_window(app_module.ExplorerSettings())
+
+
+def test_no_display_subprocess_has_no_traceback():
+    env = {key: value for key, value in os.environ.items() if key not in ("DISPLAY", "WAYLAND_DISPLAY")}
+
+    result = subprocess.run([sys.executable, "-m", "game", "--frames", "1", "--no-bloom"],
+                            capture_output=True, text=True, env=env, timeout=60)
+
+    assert result.returncode == cli.EXIT_NO_DISPLAY
+    assert "Traceback" not in result.stderr
+    assert "kd-explorer: could not open a window" in result.stderr
+
+
+def test_corrupt_teacher_prints_engine_message(monkeypatch, tmp_path, capsys):
+    corrupt = tmp_path / "teacher.npz"
+    corrupt.write_bytes(b"this is not a zip archive")
+    monkeypatch.setattr(app_module, "load_teacher", lambda: load_teacher(corrupt))
+
+    code = cli.main(["--offscreen", "--frames", "1"])
+
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_ASSET_ERROR
+    assert "Traceback" not in err
+    assert str(corrupt) in err
+    assert "damaged" in err
+    assert "kd-sim train-teacher" in err
+
+
+def test_offscreen_frames_write_screenshot(tmp_path):
+    """A batch run opens its own window, so it runs in a fresh process."""
+    path = tmp_path / "shot.png"
+
+    result = subprocess.run([sys.executable, "-m", "game", "--offscreen", "--no-bloom", "--size", "320x180",
+                             "--frames", "3", "--screenshot", str(path)],
+                            capture_output=True, text=True, timeout=90)
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert path.stat().st_size > 1000
+    from PIL import Image
+
+    with Image.open(path) as image:
+        assert image.size == (320, 180)
