@@ -362,11 +362,12 @@ class Recorder:
         log.info("recording started: %d fps into %s", self.fps, frames_dir)
         return True
 
-    def stop(self, wait: bool = False) -> video.EncodeResult | None:
+    def stop(self, wait: bool = False, encode: bool = True) -> video.EncodeResult | None:
         """Stop recording and start encoding its frames; return the result if `wait`.
 
         Without `wait` the encoder runs in the background and the poll task reports when it
-        ends. Returns None when nothing is encoded (no recording, no frames, no encoder).
+        ends. With `encode=False` the frames are only kept. Returns None when nothing is
+        encoded (no recording, no frames, no encoder, or `encode=False`).
         """
         recording = self.recording
         if recording is None:
@@ -390,6 +391,8 @@ class Recorder:
             return None
 
         log.info("recording stopped: %d frames (%.1f s of video)", writer.written, writer.written / self.fps)
+        if not encode:
+            return None
         return self._encode(recording, wait)
 
     def _encode(self, recording: Recording, wait: bool) -> video.EncodeResult | None:
