@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from direct.showbase.DirectObject import DirectObject
 from direct.showbase.ShowBase import ShowBase
-from panda3d.core import ClockObject, Filename, Point3, loadPrcFileData
+from panda3d.core import ClockObject, Filename, PNMImage, Point3, loadPrcFileData
 
 from game.camera import CameraRig, View
 from game.charts import BAR_BASE_Z, OutputCharts
@@ -63,7 +63,7 @@ CAMERA_PRESETS = {
     "overview": View(focus=(-0.6, 0.0, -1.0), heading=-16.0, pitch=-14.0, distance=63.0),
     "teacher": View(focus=(-4.0, 0.0, 5.0), heading=-38.0, pitch=-12.0, distance=24.0),
     "student": View(focus=(-4.0, 0.0, -5.0), heading=-38.0, pitch=-8.0, distance=18.0),
-    "outputs": View(focus=(12.5, 0.0, -1.6), heading=0.0, pitch=0.0, distance=21.0),
+    "outputs": View(focus=(12.5, 0.0, -3.1), heading=0.0, pitch=0.0, distance=33.0),
 }
 
 # Panda3D raises plain Exceptions with these messages when no window can be opened.
@@ -444,9 +444,18 @@ class ExplorerApp:
             self.fixed_dt = previous
 
     def screenshot(self, path) -> bool:
-        """Save the last rendered frame as an image file (format from the extension)."""
+        """Save the last rendered frame as an opaque image file (format from the extension).
+
+        The alpha channel is dropped: additive lines leave it below 1 on some renderers, and
+        image viewers would show those pixels see-through.
+        """
         self.base.graphicsEngine.renderFrame()
-        saved = self.base.win.saveScreenshot(Filename.fromOsSpecific(str(path)))
+        texture = self.base.win.getScreenshot()
+        image = PNMImage()
+        saved = texture is not None and texture.store(image)
+        if saved:
+            image.removeAlpha()
+            saved = image.write(Filename.fromOsSpecific(str(path)))
         if saved:
             log.info("wrote screenshot %s", path)
         else:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from direct.gui import DirectGuiGlobals as DGG
 from direct.gui.DirectGui import DirectFrame, DirectLabel
-from panda3d.core import NodePath, TextNode
+from panda3d.core import CardMaker, NodePath, TextNode, TransparencyAttrib
 
 from game.widgets import symbol
 
 OVERLAY_BOX = (-1.34, 1.34, -0.86, 0.86)
-OVERLAY_COLOR = (0.02, 0.03, 0.06, 0.93)
+OVERLAY_COLOR = (0.02, 0.03, 0.06, 0.9)
+DIMMER_COLOR = (0.0, 0.0, 0.0, 0.6)
 TITLE_SCALE = 0.058
 HEADING_SCALE = 0.036
 TEXT_SCALE = 0.031
@@ -75,33 +76,52 @@ class HelpOverlay:
 
     def __init__(self, parent: NodePath, font=None):
         tau = symbol(font, "τ", "tau") if font is not None else "tau"
-        self.root = DirectFrame(parent=parent, frameColor=OVERLAY_COLOR, relief=DGG.FLAT,
-                                frameSize=OVERLAY_BOX, state=DGG.NORMAL, sortOrder=100)
+        self.font = font
+        # Plain cards and text in a bin drawn after the panels' "unsorted" bin, so the overlay
+        # covers every panel while shown.
+        self.root = parent.attachNewNode("help-overlay")
+        self.root.setBin("gui-popup", 0)
+        self.root.setTransparency(TransparencyAttrib.MAlpha)
         left, right, bottom, top = OVERLAY_BOX
+        dimmer = CardMaker("help-dimmer")
+        dimmer.setFrame(-4.0, 4.0, -1.0, 1.0)  # wider than any window's aspect2d
+        dimmer.setColor(*DIMMER_COLOR)
+        self.root.attachNewNode(dimmer.generate())
+        backing = CardMaker("help-backing")
+        backing.setFrame(left, right, bottom, top)
+        backing.setColor(*OVERLAY_COLOR)
+        self.root.attachNewNode(backing.generate())
 
         self._text("KD Explorer: how to read and drive it", (0, top - 0.1), TITLE_SCALE, TEXT_COLOR,
-                   TextNode.ACenter, font)
-        self._text("Press H or F1 to close", (0, bottom + 0.05), TEXT_SCALE, MUTED_COLOR,
-                   TextNode.ACenter, font)
+                   TextNode.ACenter)
+        self._text("Press H or F1 to close", (0, bottom + 0.05), TEXT_SCALE, MUTED_COLOR, TextNode.ACenter)
 
-        self._column("Controls", CONTROLS, left + 0.08, top - 0.23, 0.5, font)
-        self._column("What you see", legend(tau), 0.0, top - 0.23, 0.4, font)
+        self._column("Controls", CONTROLS, left + 0.08, top - 0.23, 0.5)
+        self._column("What you see", legend(tau), 0.0, top - 0.23, 0.4)
         self.root.hide()
 
-    def _text(self, text, position, scale, color, align, font, wrap=None) -> DirectLabel:
-        return DirectLabel(parent=self.root, text=text, text_font=font, text_scale=scale,
-                           text_fg=color, text_align=align, text_wordwrap=wrap, relief=None,
-                           pos=(position[0], 0, position[1]))
+    def _text(self, text, position, scale, color, align, wrap=None) -> TextNode:
+        node = TextNode("help-text")
+        if self.font is not None:
+            node.setFont(self.font)
+        node.setText(text)
+        node.setTextColor(*color)
+        node.setAlign(align)
+        if wrap is not None:
+            node.setWordwrap(wrap)
+        path = self.root.attachNewNode(node)
+        path.setPos(position[0], 0, position[1])
+        path.setScale(scale)
+        return node
 
-    def _column(self, title, rows, x, z, key_width, font) -> None:
-        self._text(title.upper(), (x, z), HEADING_SCALE, HEADING_COLOR, TextNode.ALeft, font)
+    def _column(self, title, rows, x, z, key_width) -> None:
+        self._text(title.upper(), (x, z), HEADING_SCALE, HEADING_COLOR, TextNode.ALeft)
         z -= 0.075
         for key, meaning in rows:
-            self._text(key, (x, z), TEXT_SCALE, TEXT_COLOR, TextNode.ALeft, font)
-            label = self._text(meaning, (x + key_width, z), TEXT_SCALE, MUTED_COLOR, TextNode.ALeft, font,
-                               wrap=(1.25 - key_width) / TEXT_SCALE)
-            lines = max(1, label.component("text0").textNode.getNumRows()) if label else 1
-            z -= 0.052 + 0.04 * (lines - 1)
+            self._text(key, (x, z), TEXT_SCALE, TEXT_COLOR, TextNode.ALeft)
+            node = self._text(meaning, (x + key_width, z), TEXT_SCALE, MUTED_COLOR, TextNode.ALeft,
+                              wrap=(1.25 - key_width) / TEXT_SCALE)
+            z -= 0.052 + 0.04 * (max(1, node.getNumRows()) - 1)
 
     @property
     def shown(self) -> bool:
@@ -114,7 +134,7 @@ class HelpOverlay:
             self.root.show()
 
     def destroy(self) -> None:
-        self.root.destroy()
+        self.root.removeNode()
 
 
 class Captions:

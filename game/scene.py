@@ -61,8 +61,7 @@ class Scene:
         self.ambient_light = self.root.attachNewNode(ambient)
         self.key_light = self.root.attachNewNode(key)
         self.key_light.setHpr(*KEY_LIGHT_HPR)
-        # Only models under `lit` are lit. The glowing parts are unlit vertex colours, and
-        # p3tinydisplay draws unlit lines white when any ancestor node enables a light.
+        # Only models under `lit` are lit; the glowing parts are unlit vertex colours.
         self.lit = self.root.attachNewNode("lit")
         self.lit.setLight(self.ambient_light)
         self.lit.setLight(self.key_light)
