@@ -88,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="render N frames with a fixed 1/30 s step, then exit")
     batch.add_argument("--screenshot", default=None, metavar="PATH",
                        help="with --frames: save the last frame to PATH (PNG)")
+
+    from game.recorder import add_recording_options
+
+    add_recording_options(parser)
     return parser
 
 
@@ -114,13 +118,10 @@ def main(argv=None) -> int:
     options = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
-    # Panda3D is imported here, after parsing, so `--help` and option errors stay fast.
-    from game.app import DisplayUnavailableError, ExplorerApp, open_window
+    from game.app import DisplayUnavailableError, ExplorerApp, build_lab, open_window
 
     settings = settings_from(options)
     try:
-        from game.app import build_lab
-
         lab = build_lab(settings)
     except AssetError as error:
         print(f"kd-explorer: {error}", file=sys.stderr)
@@ -134,6 +135,14 @@ def main(argv=None) -> int:
         return EXIT_NO_DISPLAY
 
     app = ExplorerApp(settings, base=base, lab=lab, owns_base=True)
+    if options.demo is not None:
+        from game.tour import demo_main
+
+        return demo_main(app, options)
+
+    from game.recorder import install_recorder
+
+    install_recorder(app, options.capture_dir, options.fps, keep_frames=options.keep_frames)
     if options.frames is None:
         app.run()
         return 0

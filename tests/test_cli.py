@@ -40,6 +40,14 @@ def test_all_options_parse():
     assert settings.autostart is True
 
 
+def test_recording_options_present():
+    options = cli.parse_args(["--capture-dir", "shots", "--fps", "24"])
+
+    assert str(options.capture_dir) == "shots"
+    assert options.fps == 24
+    assert options.demo is None
+
+
 @pytest.mark.parametrize("arguments, message", [
     (["--temperature", "0.5"], "invalid temperature 0.5"),
     (["--temperature", "25"], "invalid temperature 25"),
