@@ -39,7 +39,7 @@ DEFAULT_SIZE = (1280, 720)
 WINDOW_TITLE = "KD Explorer: knowledge distillation"
 FRAME_TASK = "kd-explorer-frame"
 
-# Training gets this much wall time per frame, so the frame rate holds at any speed.
+# Training gets at most this much wall time per frame, so the frame rate stays steady.
 TRAINING_BUDGET_S = 0.004
 # dt above this (a stall, a window drag) is clamped so animations do not jump.
 MAX_FRAME_DT = 0.1
@@ -118,8 +118,8 @@ def open_window(settings: ExplorerSettings) -> ShowBase:
 class ExplorerApp:
     """The 3D explorer: the networks, their outputs and the controls, driven by one Lab.
 
-    Pass `base` to draw into an existing ShowBase (tests do), else a window is opened from
-    `settings`; pass `lab` to reuse one, else the shipped teacher and digits are loaded.
+    Pass `base` to draw into an existing ShowBase (tests do); without it a window opens from
+    `settings`. Pass `lab` to reuse one; without it the shipped teacher and digits are loaded.
     destroy() destroys the ShowBase too when the app owns it (by default, when it opened it).
     """
 
@@ -205,7 +205,7 @@ class ExplorerApp:
 
     def _build_screen(self) -> None:
         font = load_font(pixels_per_unit=SCREEN_FONT_PIXELS_PER_UNIT)
-        # The right-hand panels are laid out in aspect2d units of a 16:9 window; hanging them
+        # The right-hand panels are laid out in aspect2d units of a 16:9 window. Hanging them
         # from the right edge keeps them on screen at any aspect ratio.
         self.right_column = self.base.a2dRightCenter.attachNewNode("right-column")
         self.right_column.setX(-16.0 / 9.0)
@@ -293,8 +293,8 @@ class ExplorerApp:
     def _watch_input(self) -> None:
         """Redraw both networks when the lab's input changed (here, on the pad or elsewhere).
 
-        A new held-out sample sends a fresh pulse; a drawing in progress only starts one
-        when none is running, so strokes do not restart it every frame.
+        A new held-out sample sends a fresh pulse. A drawing in progress starts one only when
+        none is running, so strokes do not restart it every frame.
         """
         key = (self.lab.sample_index, self.lab.custom_image is None, self.lab.current_image.tobytes())
         if key == self._input_key:

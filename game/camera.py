@@ -94,7 +94,7 @@ class CameraRig:
         return self.mouse_watcher.getMouseX(), self.mouse_watcher.getMouseY()
 
     def pointer_over_gui(self) -> bool:
-        """Whether the pointer is over a DirectGUI widget (each one is a MouseWatcher region)."""
+        """Return whether the pointer is over a DirectGUI widget (each is a MouseWatcher region)."""
         return self.mouse_watcher is not None and self.mouse_watcher.isOverRegion()
 
     def press(self, button: str, mode: str) -> None:

@@ -16,8 +16,8 @@ from game.widgets import symbol
 from sim.training import ALPHA_RANGE, TEMPERATURE_RANGE
 
 # Layout in a2dTopLeft coordinates (x right from the window's left edge, z down from its top),
-# so the panel stays in the left column at any aspect ratio: x in [0.0, 0.65] is aspect2d
-# x in [-1.77, -1.12] at 16:9.
+# so the panel stays in the left column at any aspect ratio. At 16:9, x in [0.0, 0.65] is
+# aspect2d x in [-1.77, -1.12].
 PANEL_LEFT, PANEL_RIGHT = 0.0, 0.65
 PANEL_TOP, PANEL_BOTTOM = -0.02, -1.76
 INSET = 0.035
@@ -243,7 +243,11 @@ class ControlPanel:
         epochs = distiller.config.epochs
         done = min(distiller.epoch + distiller.epoch_fraction, epochs)
         self._set(self.epoch_label, f"Epoch {distiller.epoch} / {epochs}")
-        state = "finished" if distiller.finished else "training" if self.app.training else "paused"
+        state = "paused"
+        if distiller.finished:
+            state = "finished"
+        elif self.app.training:
+            state = "training"
         self._set(self.batch_label, state)
         self.progress["value"] = 1000 * done / epochs
 

@@ -27,7 +27,8 @@ from panda3d.core import (
 )
 
 GLOW_TEXTURE_SIZE = 64
-# Gaussian falloff of the glow sprite: alpha = exp(-GLOW_FALLOFF * r^2), r = 1 at the edge.
+# Gaussian falloff of the glow sprite outside its core: alpha = exp(-GLOW_FALLOFF * (r -
+# GLOW_CORE)^2), with r = 1 at the sprite's edge.
 GLOW_FALLOFF = 5.0
 # Radius (as a fraction of the sprite) of the solid core inside the glow.
 GLOW_CORE = 0.18
@@ -83,8 +84,7 @@ class BulkGeom:
                 f"{self.node.name}: got {values.size} values for array {array_index}, "
                 f"expected {self.n_vertices * components}"
             )
-        # The Geom's own vertex data, modified in place; modifyVertexData() keeps the cached
-        # munged copies from going stale.
+        # Written through Geom.modifyVertexData(), so Panda3D sees the Geom as modified.
         vdata = self.geom.modifyVertexData()
         vdata.modifyArray(array_index).modifyHandle().copyDataFrom(values)
 
@@ -119,10 +119,14 @@ def premultiplied_rgba8(colors: np.ndarray) -> np.ndarray:
 
 
 def make_additive(path: NodePath) -> None:
-    """Blend `path` additively, so overlaps brighten; its colours must be premultiplied.
+    """Blend `path` additively, so overlaps brighten. Its colours must be premultiplied.
 
-    The blend is (one, one) rather than (alpha, one) because p3tinydisplay ignores the alpha
-    factor, so the alpha is folded into the colour before writing (premultiplied_rgba8).
+    The blend adds source colour times one, so the alpha has to be folded into the colour
+    before writing (premultiplied_rgba8).
+
+    NOTE: p3tinydisplay (Panda3D 1.10) draws lines without blending: each line replaces the
+    pixels under it. In that software renderer the edges overwrite one another instead of
+    adding up, so dense layers look darker than on OpenGL.
     """
     path.setAttrib(ColorBlendAttrib.make(
         ColorBlendAttrib.MAdd, ColorBlendAttrib.OOne, ColorBlendAttrib.OOne,

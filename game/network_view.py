@@ -1,8 +1,8 @@
 """The teacher and the student as 3D node structures, and the input digit that feeds both.
 
-Layers run left to right along +X. Each layer is a grid of neurons in a YZ plane (columns
-along Y, rows along Z); a network's neurons are one point Geom drawn as glowing sprites and
-its edges one line Geom, both recoloured in bulk from NumPy arrays.
+Layers run left to right along +X. Each layer is a grid of neurons in a YZ plane, with
+columns along Y and rows along Z. A network's neurons are one point Geom drawn as glowing
+sprites and its edges are one line Geom, both recoloured in bulk from NumPy arrays.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ INPUT_TINT = (0.62, 0.7, 0.85)
 
 # Edge alpha = EDGE_ALPHA * density * (|w| / scale) ** EDGE_GAMMA, where scale is the layer's
 # EDGE_SCALE_PERCENTILE of |w| and density = min(1, (DENSITY_REFERENCE_EDGES / edges in the
-# layer) ** DENSITY_EXPONENT). Edges add up where they overlap, so without the density factor the 16,384
-# edges between the teacher's hidden layers would merge into a white slab; the gamma lets
-# the strongest connections carry the picture.
+# layer) ** DENSITY_EXPONENT). Edges add up where they overlap, so without the density
+# factor the 16,384 edges between the teacher's hidden layers would merge into a white slab.
+# The gamma lets the strongest connections carry the picture.
 EDGE_ALPHA = 0.55
 EDGE_GAMMA = 2.5
 EDGE_SCALE_PERCENTILE = 99.5
@@ -210,7 +210,11 @@ class NetworkView:
         last = len(self.sizes) - 1
         for layer, (width, x) in enumerate(zip(self.sizes, self.layer_x)):
             bottom = float(self.layer_positions[layer][:, 2].min())
-            kind = "inputs" if layer == 0 else "logits" if layer == last else "ReLU"
+            kind = "ReLU"
+            if layer == 0:
+                kind = "inputs"
+            elif layer == last:
+                kind = "logits"
             make_label(self.labels, f"{width} {kind}", (float(x), 0.0, bottom - 0.75),
                        LAYER_LABEL_SCALE, font, color=(0.6, 0.68, 0.85, 1.0))
 

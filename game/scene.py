@@ -1,13 +1,14 @@
 """The stage: background, lights, the floor grid, the font and the glow (bloom or halos).
 
-Bloom uses Panda3D's CommonFilters, which need shader support. Where setBloom() fails (the
-p3tinydisplay software renderer, or `--no-bloom`), the networks fall back to their additive
-halo sprites, which give a similar glow without post-processing.
+Bloom uses Panda3D's CommonFilters, which need shader support. Without shaders (the
+p3tinydisplay software renderer), when setBloom() returns False, or with `--no-bloom`, the
+networks' additive halo sprites give a similar glow without post-processing.
 """
 
 from __future__ import annotations
 
 import logging
+
 import numpy as np
 from direct.filter.CommonFilters import CommonFilters
 from panda3d.core import AmbientLight, DirectionalLight, Vec4
