@@ -56,14 +56,17 @@ def choose_bias_shift(model: MLP, images: np.ndarray, labels: np.ndarray, digit:
     Ties go to the smallest shift.
     """
     logits = model.logits(images).astype(np.float64)
-    best_shift, best_correct = 0.0, -1
-    for shift in BIAS_SHIFTS:
-        logits_shifted = logits.copy()
-        logits_shifted[:, digit] += shift
-        correct = int(np.sum(logits_shifted.argmax(axis=1) == labels))
-        if correct > best_correct:
-            best_shift, best_correct = float(shift), correct
-    return best_shift
+    others = logits.copy()
+    others[:, digit] = -np.inf
+    best_other = others.max(axis=1)
+    other_correct = others.argmax(axis=1) == labels
+
+    # Row i turns into `digit` once logit_digit + shift exceeds its best other logit, so each
+    # row's outcome under every shift is one comparison: (rows, shifts) booleans.
+    becomes_digit = (logits[:, digit, None] + BIAS_SHIFTS[None, :]) > best_other[:, None]
+    is_digit = (labels == digit)[:, None]
+    correct = np.where(becomes_digit, is_digit, other_correct[:, None]).sum(axis=0)
+    return float(BIAS_SHIFTS[int(np.argmax(correct))])
 
 
 def evaluate_omitted_class(student: MLP, split: DigitSplit, digit: int) -> OmittedClassResult:

@@ -195,3 +195,19 @@ def test_export_curves_with_race(lab, tmp_path):
     rows = read_curves(tmp_path / "curves.csv")
     assert [row["epoch"] for row in rows] == [1, 2]
     assert [row["scratch_accuracy"] for row in rows] == pytest.approx([r.accuracy for r in lab.scratch.history])
+
+
+def test_bias_shift_matches_brute_force(lab):
+    from sim.experiments import BIAS_SHIFTS, choose_bias_shift
+
+    lab.set_omitted_class(8)
+    lab.distiller.run(epochs=10)
+    images, labels = lab.split.train_images, lab.split.train_labels
+    logits = lab.student.logits(images).astype(np.float64)
+    correct = []
+    for shift in BIAS_SHIFTS:
+        shifted = logits.copy()
+        shifted[:, 8] += shift
+        correct.append(np.sum(shifted.argmax(axis=1) == labels))
+
+    assert choose_bias_shift(lab.student, images, labels, 8) == BIAS_SHIFTS[int(np.argmax(correct))]
