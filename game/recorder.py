@@ -523,8 +523,7 @@ def install_recorder(app, capture_dir=DEFAULT_CAPTURE_DIR, fps: int = DEFAULT_FP
     The recorder is destroyed before the app when the window closes, so a recording in
     progress is still encoded.
     """
-    recorder = Recorder(app, capture_dir, fps, overlay=True, keep_frames=keep_frames,
-                        font=getattr(getattr(app, "scene", None), "font", None))
+    recorder = Recorder(app, capture_dir, fps, overlay=True, keep_frames=keep_frames)
 
     previous_exit = app.base.exitFunc
 

@@ -11,7 +11,8 @@ whole, so the same tour fits any duration. The step vocabulary, one field each:
   "outputs") or an explicit camera.View. The camera eases to it from the step's start.
 - `orbit`: degrees of heading the camera turns, spread evenly over the step.
 - `temperature`: one value set at the step's start, or (start, end) ramped linearly.
-- `sample`: the held-out digit to show. Setting it sends the input pulse through both networks.
+- `sample`: the held-out digit to show, with the input pulse sent through both networks
+  (again, if that digit is already shown).
 - `reset`: restore the untrained student at the step's start.
 - `train`: True starts training at a speed that finishes the planned epochs within
   TRAIN_SHARE of the step, within the app's speed range. False pauses training.
@@ -89,6 +90,10 @@ class Step:
 # the untrained student of seed 0 gets wrong. The teacher's second choice for it is 8.
 TOUR_SAMPLE = 116
 
+# Close-ups that keep each network's title and all its layers in frame at 16:9.
+TEACHER_CLOSE_UP = View(focus=(-2.5, 0.0, 5.5), heading=-20.0, pitch=-12.0, distance=30.0)
+STUDENT_CLOSE_UP = View(focus=(-3.5, 0.0, -5.0), heading=-22.0, pitch=-4.0, distance=24.0)
+
 TOUR: tuple[Step, ...] = (
     Step(4.0, "Knowledge distillation",
          "A large teacher network (top) and a small student (bottom) see the same handwritten "
@@ -97,11 +102,11 @@ TOUR: tuple[Step, ...] = (
     Step(4.0, "The teacher",
          "{teacher_params:,} parameters in four layers. Each dot is a neuron, glowing with its "
          "activation as the digit flows through.",
-         camera="teacher", sample=TOUR_SAMPLE),
+         camera=TEACHER_CLOSE_UP, sample=TOUR_SAMPLE),
     Step(3.5, "The student",
          "{student_params:,} parameters, {param_ratio:.0f}\u00d7 fewer. Untrained, its answer "
          "is close to a guess.",
-         camera="student", sample=TOUR_SAMPLE),
+         camera=STUDENT_CLOSE_UP, sample=TOUR_SAMPLE),
     Step(3.5, "Soft targets",
          "At temperature \u03c4 = 1 the teacher puts almost all its probability on one class.",
          camera="outputs", temperature=1.0),
@@ -274,7 +279,12 @@ class TourPlayer:
         if step.reset:
             app.reset_student()
         if step.sample is not None:
+            already_shown = app.lab.custom_image is None and app.lab.sample_index == step.sample
             app.set_sample(step.sample)
+            if already_shown:
+                # The app pulses only when the input changes; a step showing the same
+                # digit again still sends its pulse.
+                app.pulse.start()
         if isinstance(step.temperature, (int, float)):
             app.set_temperature(float(step.temperature))
         if step.train is True:
@@ -379,8 +389,7 @@ def run_demo(app, out_path, duration: float = 45.0, fps: int = 30, keep_frames: 
         log.warning("imageio-ffmpeg is not installed, so the demo stays as PNG frames in %s", frames_dir)
 
     prepare(app, steps)
-    font = getattr(getattr(app, "scene", None), "font", None)
-    player = TourPlayer(app, steps, total_frames / fps, font)
+    player = TourPlayer(app, steps, total_frames / fps)
     recorder = Recorder(app, frames_dir.parent, fps, overlay=False, keep_frames=keep_frames)
     bar = ProgressBar(f"rendering {out_path.name}", total_frames) if progress else None
     # NOTE: the accuracy panel shows an inference speed ratio that the Lab times with a wall

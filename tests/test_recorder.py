@@ -18,18 +18,6 @@ RECORD_FPS = 10
 
 
 @pytest.fixture
-def explorer(panda_base, lab):
-    """The explorer drawing into the 640x360 offscreen test window, without bloom."""
-    from game.app import ExplorerApp, ExplorerSettings
-
-    app = ExplorerApp(ExplorerSettings(size=(640, 360), offscreen=True, bloom=False),
-                      base=panda_base, lab=lab, owns_base=False)
-    app.step_frames(2, 1.0 / 30.0)
-    yield app
-    app.destroy()
-
-
-@pytest.fixture
 def make_recorder(explorer):
     """Build recorders on the explorer and destroy them after the test."""
     made = []

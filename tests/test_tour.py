@@ -10,10 +10,13 @@ from PIL import Image
 
 from game import video
 from game.app import CAMERA_PRESETS
+from game.camera import View
 from game.recorder import add_recording_options
 from game.tour import (
     EXIT_DEMO_FAILED,
     HIGHLIGHT_BOXES,
+    STUDENT_CLOSE_UP,
+    TEACHER_CLOSE_UP,
     TOUR,
     Step,
     TourPlayer,
@@ -102,7 +105,7 @@ def test_tour_uses_known_vocabulary():
     low, high = TEMPERATURE_RANGE
     for step in TOUR:
         assert step.weight > 0
-        assert step.camera is None or step.camera in CAMERA_PRESETS
+        assert step.camera is None or isinstance(step.camera, View) or step.camera in CAMERA_PRESETS
         assert step.highlight is None or step.highlight in HIGHLIGHT_BOXES
         temperatures = step.temperature if isinstance(step.temperature, tuple) else (step.temperature,)
         for temperature in temperatures:
@@ -122,7 +125,7 @@ def test_tour_covers_required_scenes():
     cameras = {step.camera for step in TOUR}
     ramps = [step.temperature for step in TOUR if isinstance(step.temperature, tuple)]
 
-    assert {"overview", "teacher", "student", "outputs"} <= cameras
+    assert {"overview", "outputs", TEACHER_CLOSE_UP, STUDENT_CLOSE_UP} <= cameras
     assert any(step.orbit for step in TOUR)
     assert any(step.sample is not None for step in TOUR)
     assert ramps[0] == (1.0, 20.0)
