@@ -446,7 +446,7 @@ class ExplorerApp:
     def screenshot(self, path) -> bool:
         """Save the last rendered frame as an opaque image file (format from the extension).
 
-        The alpha channel is dropped: additive lines leave it below 1 on some renderers, and
+        The alpha channel is dropped: on p3tinydisplay the additive lines leave it below 1, and
         image viewers would show those pixels see-through.
         """
         self.base.graphicsEngine.renderFrame()

@@ -62,7 +62,8 @@ class CameraRig:
         self.keys: set[str] = set()
         self.drag_mode: str | None = None
         self.drag_from: tuple[float, float] | None = None
-        # Callables taking "left" or "right"; a press that any of them takes starts no drag.
+        # Callables taking the button ("left", "right" or "middle"). A press that any of them
+        # takes (returns True for) starts no drag.
         self.click_filters: list = []
 
         self.events = DirectObject()

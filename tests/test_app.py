@@ -44,7 +44,7 @@ def test_slider_sets_temperature(explorer):
     slider = explorer.controls.temperature_slider
 
     slider["value"] = 12.0
-    explorer.controls._on_temperature()
+    slider["command"](*slider["extraArgs"])
     explorer.step_frames(2)
 
     assert explorer.lab.temperature == pytest.approx(12.0)
@@ -67,8 +67,9 @@ def test_temperature_clamped_to_range(explorer):
 
 
 def test_alpha_slider_sets_alpha(explorer):
-    explorer.controls.alpha_slider["value"] = 0.25
-    explorer.controls._on_alpha()
+    slider = explorer.controls.alpha_slider
+    slider["value"] = 0.25
+    slider["command"](*slider["extraArgs"])
 
     assert explorer.lab.alpha == pytest.approx(0.25)
 
