@@ -18,12 +18,13 @@ from panda3d.core import ClockObject, Filename, PNMImage, Point3, loadPrcFileDat
 from game.camera import CameraRig, View
 from game.charts import BAR_BASE_Z, OutputCharts
 from game.controls import DEFAULT_SPEED, SPEED_RANGE, ControlPanel
+from game import drawpad, heatmap
 from game.drawpad import DrawPad
 from game.flow import InputPulse, KnowledgeFlow, Sparks
 from game.heatmap import DarkKnowledgeMap
 from game.help import Captions, HelpOverlay
 from game.network_view import InputCard, NetworkView
-from game.panels import AccuracyPanel, VerdictPanel
+from game.panels import ACCURACY_BOX, VERDICT_BOX, AccuracyPanel, VerdictPanel
 from game.plots import LossPlots
 from game.scene import Scene
 from game.widgets import SCREEN_FONT_PIXELS_PER_UNIT, load_font
@@ -65,6 +66,9 @@ CAMERA_PRESETS = {
     "student": View(focus=(-4.0, 0.0, -5.0), heading=-38.0, pitch=-8.0, distance=18.0),
     "outputs": View(focus=(12.5, 0.0, -3.1), heading=0.0, pitch=0.0, distance=33.0),
 }
+
+# Right-column panels are laid out for a 16:9 window and hang from the right edge.
+RIGHT_COLUMN_ASPECT = 16.0 / 9.0
 
 # Panda3D raises plain Exceptions with these messages when no window can be opened.
 NO_WINDOW_MESSAGES = ("Could not open window", "No graphics pipe is available")
@@ -208,7 +212,7 @@ class ExplorerApp:
         # The right-hand panels are laid out in aspect2d units of a 16:9 window. Hanging them
         # from the right edge keeps them on screen at any aspect ratio.
         self.right_column = self.base.a2dRightCenter.attachNewNode("right-column")
-        self.right_column.setX(-16.0 / 9.0)
+        self.right_column.setX(-RIGHT_COLUMN_ASPECT)
         self.accuracy_panel = AccuracyPanel(self.right_column, self.lab, font)
         self.verdict_panel = VerdictPanel(self.right_column, self.lab, font=font)
 
@@ -218,6 +222,7 @@ class ExplorerApp:
         self.drawpad.hide()
         self.overlays = {"heatmap": self.heatmap, "drawpad": self.drawpad}
         self.camera_rig.click_filters.append(self._drawpad_takes_click)
+        self.camera_rig.click_filters.append(self._pointer_over_panel)
 
         self.captions = Captions(self.base.aspect2d, self.lab, font)
         self.help = HelpOverlay(self.base.aspect2d, font)
@@ -430,6 +435,30 @@ class ExplorerApp:
     def _drawpad_takes_click(self, button: str) -> bool:
         """Let the visible drawing pad take a click before the camera starts a drag."""
         return self.drawpad.visible and self.drawpad.on_mouse_down(button)
+
+    def panel_boxes(self) -> list[tuple[float, float, float, float]]:
+        """Return (x0, z0, x1, z1) aspect2d boxes of the visible 2D panels that are not DirectGUI.
+
+        DirectGUI widgets are MouseWatcher regions, which the camera rig checks by itself.
+        """
+        shift = self.base.getAspectRatio() - RIGHT_COLUMN_ASPECT
+        boxes = [(x0 + shift, z0, x1 + shift, z1) for x0, z0, x1, z1 in (ACCURACY_BOX, VERDICT_BOX)]
+        if self.heatmap.visible:
+            boxes.append(heatmap.BOX)
+        if self.drawpad.visible:
+            boxes.append(drawpad.BOX)
+        return boxes
+
+    def point_over_panel(self, x: float, z: float) -> bool:
+        """Return whether aspect2d point (x, z) lies on a visible 2D panel."""
+        return any(x0 <= x <= x1 and z0 <= z <= z1 for x0, z0, x1, z1 in self.panel_boxes())
+
+    def _pointer_over_panel(self, button: str) -> bool:
+        """Keep clicks on the 2D panels from starting a camera drag."""
+        pointer = self.camera_rig.pointer()
+        if pointer is None:
+            return False
+        return self.point_over_panel(pointer[0] * self.base.getAspectRatio(), pointer[1])
 
     # --- running ----------------------------------------------------------------------------
 

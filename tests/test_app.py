@@ -282,3 +282,14 @@ def test_opengl_bloom_enabled(tmp_path):
     assert "pipe OpenGL" in result.stdout
     assert "bloom True" in result.stdout
     assert (tmp_path / "gl.png").stat().st_size > 1000
+
+
+def test_panel_points_block_camera(explorer):
+    aspect = explorer.base.getAspectRatio()
+
+    # The accuracy panel hangs from the window's right edge, the heat map sits mid-screen.
+    assert explorer.point_over_panel(aspect - 0.2, 0.6)
+    assert not explorer.point_over_panel(0.0, 0.0)
+
+    explorer.toggle_overlay("heatmap")
+    assert explorer.point_over_panel(0.5, 0.0)
