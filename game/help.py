@@ -15,7 +15,7 @@ from game.widgets import symbol
 
 OVERLAY_BOX = (-1.34, 1.34, -0.86, 0.86)
 OVERLAY_COLOR = (0.02, 0.03, 0.06, 0.9)
-DIMMER_COLOR = (0.0, 0.0, 0.0, 0.6)
+DIMMER_COLOR = (0.0, 0.0, 0.0, 0.75)
 TITLE_SCALE = 0.058
 HEADING_SCALE = 0.036
 TEXT_SCALE = 0.031
@@ -48,6 +48,9 @@ CONTROLS = (
     ("M", "dark-knowledge map"),
     ("P", "draw your own digit"),
     ("H  or  F1", "this help"),
+    ("Esc", "close the help and the overlays"),
+    ("F12", "save a screenshot"),
+    ("F10  or  V", "start / stop recording a video"),
 )
 
 
