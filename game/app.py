@@ -107,6 +107,7 @@ def open_window(settings: ExplorerSettings) -> ShowBase:
         f"window-title {WINDOW_TITLE}",
         "audio-library-name null",
         "aux-display p3tinydisplay",
+        "print-pipe-types false",
         "framebuffer-multisample 1",
         "multisamples 4",
         "text-minfilter linear_mipmap_linear",
@@ -371,7 +372,12 @@ class ExplorerApp:
         self.controls.sync()
 
     def nudge_temperature(self, step: float) -> None:
-        self.set_temperature(round(self.lab.temperature + step))
+        """Move the temperature to the next whole number up (step > 0) or down."""
+        temperature = self.lab.temperature
+        if step > 0:
+            self.set_temperature(math.floor(temperature) + 1)
+        else:
+            self.set_temperature(math.ceil(temperature) - 1)
 
     def set_alpha(self, alpha: float) -> None:
         try:

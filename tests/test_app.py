@@ -60,6 +60,17 @@ def test_temperature_keys_move_slider(explorer):
     assert float(explorer.controls.temperature_slider["value"]) == pytest.approx(4.0)
 
 
+def test_temperature_keys_step_to_whole_numbers(explorer):
+    explorer.set_temperature(3.5)
+
+    explorer.base.messenger.send("-")
+    assert explorer.lab.temperature == pytest.approx(3.0)
+
+    explorer.set_temperature(3.5)
+    explorer.base.messenger.send("=")
+    assert explorer.lab.temperature == pytest.approx(4.0)
+
+
 def test_temperature_clamped_to_range(explorer):
     explorer.set_temperature(50.0)
 
