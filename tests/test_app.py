@@ -286,12 +286,14 @@ def test_opengl_bloom_enabled(tmp_path):
         "print('bloom', app.scene.bloom_enabled)\n"
         f"app.screenshot({str(tmp_path / 'gl.png')!r})\n"
         "app.destroy()\n"
+        "print('filters after destroy', app.scene.filters)\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
 
     assert result.returncode == 0, result.stderr[-2000:]
     assert "pipe OpenGL" in result.stdout
     assert "bloom True" in result.stdout
+    assert "filters after destroy None" in result.stdout
     assert (tmp_path / "gl.png").stat().st_size > 1000
 
 
