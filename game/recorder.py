@@ -52,6 +52,8 @@ DURATION_RANGE_S = (5.0, 600.0)
 SCREENSHOT_KEYS = ("f12",)
 RECORD_KEYS = ("f10", "v")
 SCREENSHOT_PREFIX = "kd-explorer"
+# The end of every message about a folder that cannot be written.
+CAPTURE_DIR_FIX = "choose another folder with --capture-dir"
 RECORDING_PREFIX = "recording"
 
 # While an overlay is shown, the capture task renders each frame once more without it, just
@@ -135,14 +137,14 @@ def unused_path(path: Path) -> Path:
     return candidate
 
 
-def describe_os_error(error: OSError, path: Path) -> str:
-    """Return a one-line reason for a failed write, with the fix for the usual causes."""
+def describe_os_error(error: OSError, path: Path, fix: str = CAPTURE_DIR_FIX) -> str:
+    """Return a one-line reason for a failed write, ending with `fix`."""
     if error.errno == errno.ENOSPC:
-        return f"the disk is full (writing {path}); free some space or choose another --capture-dir"
+        return f"the disk is full (writing {path}); free some space or {fix}"
     if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"{path} is not writable ({error.strerror}); choose another folder with --capture-dir"
+        return f"{path} is not writable ({error.strerror}); {fix}"
     reason = error.strerror or str(error)
-    return f"could not write {path} ({reason}); choose another folder with --capture-dir"
+    return f"could not write {path} ({reason}); {fix}"
 
 
 # --- the on-screen overlay ----------------------------------------------------------------
@@ -251,11 +253,13 @@ class Recorder:
 
     `app` is an ExplorerApp, or anything with `base` (a ShowBase), `fixed_dt` and
     `training_budget_s`. With `overlay=False` (the demo) nothing is drawn on screen, messages
-    go only to the log, and each frame is read back without rendering it twice.
+    go only to the log, and each frame is read back without rendering it twice. `folder_fix`
+    ends each message about a folder that cannot be written.
     """
 
     def __init__(self, app, capture_dir: Path = DEFAULT_CAPTURE_DIR, fps: int = DEFAULT_FPS,
-                 overlay: bool = True, keep_frames: bool = False, font=None):
+                 overlay: bool = True, keep_frames: bool = False, font=None,
+                 folder_fix: str = CAPTURE_DIR_FIX):
         self.app = app
         self.base = app.base
         self.capture_dir = Path(capture_dir)
@@ -263,6 +267,7 @@ class Recorder:
             raise ValueError(f"frame rate {fps} is out of range: choose {FPS_RANGE[0]} to {FPS_RANGE[1]}")
         self.fps = int(fps)
         self.keep_frames = keep_frames
+        self.folder_fix = folder_fix
         self.clock = ClockObject.getGlobalClock()
         self.overlay = RecorderOverlay(self.base, font) if overlay else None
 
@@ -316,7 +321,8 @@ class Recorder:
             video.write_png(path, pixels)
         except OSError as error:
             target = getattr(error, "filename", None) or self.capture_dir
-            self.notify(f"screenshot not saved: {describe_os_error(error, Path(target))}", error=True)
+            self.notify(f"screenshot not saved: {describe_os_error(error, Path(target), self.folder_fix)}",
+                        error=True)
             return None
         except video.CaptureError as error:
             self.notify(f"screenshot not saved: {error}", error=True)
@@ -354,7 +360,8 @@ class Recorder:
             frames_dir.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             target = Path(getattr(error, "filename", None) or frames_dir)
-            self.notify(f"recording not started: {describe_os_error(error, target)}", error=True)
+            self.notify(f"recording not started: {describe_os_error(error, target, self.folder_fix)}",
+                        error=True)
             return False
 
         self.recording = Recording(frames_dir, out_path, video.FrameWriter(frames_dir))
@@ -380,7 +387,7 @@ class Recorder:
         recording.writer.close()
         writer = recording.writer
         if writer.error is not None:
-            reason = describe_os_error(writer.error, writer.failed_path)
+            reason = describe_os_error(writer.error, writer.failed_path, self.folder_fix)
             self.notify(f"recording stopped: {reason}. {writer.written} frames kept in "
                         f"{recording.frames_dir}", error=True)
             self._log_assembly_command(recording)

@@ -67,6 +67,7 @@ HIGHLIGHT_PULSE_HZ = 0.8
 HIGHLIGHT_BOXES = {"verdict": VERDICT_BOX, "accuracy": ACCURACY_BOX}
 
 EXIT_DEMO_FAILED = 4
+OUTPUT_PATH_FIX = "choose another path for --demo"
 EXIT_INTERRUPTED = 130
 
 
@@ -384,13 +385,14 @@ def run_demo(app, out_path, duration: float = 45.0, fps: int = 30, keep_frames: 
     except OSError as error:
         reason = error.strerror or str(error)
         raise RecordingError(f"could not prepare {frames_dir} for the demo frames ({reason}); "
-                             f"choose another output path") from error
+                             f"{OUTPUT_PATH_FIX}") from error
     if find_ffmpeg() is None:
         log.warning("imageio-ffmpeg is not installed, so the demo stays as PNG frames in %s", frames_dir)
 
     prepare(app, steps)
     player = TourPlayer(app, steps, total_frames / fps)
-    recorder = Recorder(app, frames_dir.parent, fps, overlay=False, keep_frames=keep_frames)
+    recorder = Recorder(app, frames_dir.parent, fps, overlay=False, keep_frames=keep_frames,
+                        folder_fix=OUTPUT_PATH_FIX)
     bar = ProgressBar(f"rendering {out_path.name}", total_frames) if progress else None
     # NOTE: the accuracy panel shows an inference speed ratio that the Lab times with a wall
     # clock once per process, so that one number can differ between two demo runs.

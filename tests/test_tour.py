@@ -270,7 +270,7 @@ def test_demo_unwritable_folder_exits_nonzero(small_app, tmp_path, capsys):
     assert code == EXIT_DEMO_FAILED
     error_lines = error_messages(capsys.readouterr().err)
     assert len(error_lines) == 1
-    assert "choose another output path" in error_lines[0]
+    assert "choose another path for --demo" in error_lines[0]
 
 
 def test_demo_options_parse():
