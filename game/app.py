@@ -275,7 +275,7 @@ class ExplorerApp:
 
         self._watch_input()
         if self._student_dirty and (self.frame_count % STUDENT_REFRESH_FRAMES == 0 or not self.training):
-            self._refresh_student()
+            self.refresh_student()
 
         self.pulse.update(dt)
         soft_loss = self.lab.distiller.latest_losses()[0]
@@ -323,7 +323,8 @@ class ExplorerApp:
         self.teacher_view.set_activations(self.lab.teacher_activations(), snapshot.teacher_probs)
         self.student_view.set_activations(self.lab.student_activations(), snapshot.student_probs)
 
-    def _refresh_student(self) -> None:
+    def refresh_student(self) -> None:
+        """Redraw the student's edges and both networks' outputs after its weights changed."""
         self.student_view.set_weights(self.lab.student.layers())
         self._refresh_outputs()
         self._student_dirty = False
@@ -356,10 +357,19 @@ class ExplorerApp:
         self.training = False
         self.lab.reset_student()
         self.sparks.clear()
-        self._refresh_student()
+        self.refresh_student()
         self.pulse.start()
         self.controls.refresh()
         log.info("student reset to its untrained weights")
+
+    def set_omitted_class(self, digit: int | None) -> None:
+        """Leave `digit` out of the student's transfer set (None keeps all) and restart it."""
+        self.training = False
+        self.lab.set_omitted_class(digit)
+        self.sparks.clear()
+        self.refresh_student()
+        self.pulse.start()
+        self.controls.refresh()
 
     def set_temperature(self, temperature: float) -> None:
         """Set the temperature for the displays and the student's training target."""
@@ -395,7 +405,7 @@ class ExplorerApp:
     def set_race(self, enabled: bool) -> None:
         """Start or stop the race; starting it resets the student so both start level."""
         self.lab.set_race(enabled)
-        self._refresh_student()
+        self.refresh_student()
         self.controls.refresh()
 
     def set_sample(self, index: int) -> None:

@@ -306,3 +306,15 @@ def test_panel_points_block_camera(explorer):
 
     explorer.toggle_overlay("heatmap")
     assert explorer.point_over_panel(0.5, 0.0)
+
+
+def test_omitted_class_restarts_student(explorer):
+    explorer.set_training(True)
+
+    explorer.set_omitted_class(3)
+
+    lab = explorer.lab
+    assert lab.omitted_class == 3
+    assert 3 not in lab.distiller.transfer_labels
+    assert not explorer.training
+    np.testing.assert_array_equal(lab.student.params, lab.distiller.initial_student.params)
