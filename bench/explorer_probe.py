@@ -1,0 +1,358 @@
+"""Measure the explorer inside a process of its own: `python -m bench.explorer_probe MODE ...`.
+
+bench.game_bench starts one probe per measurement because a process can have one ShowBase at a
+time and the renderer (p3tinydisplay or OpenGL) is fixed when the window opens. Every mode
+prints one JSON object as the last line of stdout.
+
+Modes:
+  frame-cpu    per-frame CPU time of the explorer's task while training, split into phases
+  draw-calls   primitive batches per frame, read from a PStats server (text-stats) on loopback
+  fps          frame rate in a real window (run it under xvfb-run for Mesa)
+  peak-rss     peak resident memory (VmHWM) after training for a given number of seconds
+  first-frame  runs `kd-explorer --offscreen --frames 1` and prints the wall-clock time when
+               its first frame has been rendered
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from statistics import median
+
+# Layer sizes of the scaled teacher: 64*256 + 256*256 + 256*64 + 64*10 = 98,944 edges.
+SCALED_TEACHER_SIZES = (64, 256, 256, 64, 10)
+SCALED_TEACHER_SEED = 7
+
+# Per-frame phases of ExplorerApp.update and the parts of the app that make up each one. The
+# GUI phase is the rest of the task: the charts, plots, panels, overlays, controls, captions and
+# camera, so panels added later are counted without listing them here.
+SIM_PARTS = ("lab.advance",)
+SCENE_PARTS = ("_watch_input", "refresh_student|_refresh_student", "pulse.update",
+               "knowledge_flow.update", "sparks.update", "teacher_view.update", "student_view.update")
+
+# PStats level collectors that split "Primitive batches" by primitive type; their sum is the
+# number of draw calls the graphics state guardian issued in the frame.
+BATCH_COLLECTOR = "Primitive batches"
+
+
+def window_size(text: str) -> tuple[int, int]:
+    width, height = text.lower().split("x")
+    return int(width), int(height)
+
+
+def configure_panda(software: bool, extra: str = "") -> None:
+    """Set the PRC options every probe shares: no audio, no vsync, optionally the software renderer."""
+    from panda3d.core import loadPrcFileData
+
+    lines = ["audio-library-name null", "sync-video false"]
+    if software:
+        lines.append("load-display p3tinydisplay")
+    loadPrcFileData("kd-bench", "\n".join(lines) + "\n" + extra)
+
+
+def build_explorer(teacher: str, size: tuple[int, int], offscreen: bool, bloom: bool):
+    """Open the explorer on the shipped teacher ('default') or the scaled one ('100k')."""
+    from game.app import ExplorerApp, ExplorerSettings, open_window
+    from sim.data import load_split
+    from sim.lab import Lab
+    from sim.model import MLP, load_teacher
+
+    if teacher == "100k":
+        network = MLP.initialised(SCALED_TEACHER_SIZES, SCALED_TEACHER_SEED)
+    else:
+        network = load_teacher()
+    lab = Lab(teacher=network, split=load_split())
+    settings = ExplorerSettings(size=size, offscreen=offscreen, bloom=bloom)
+    base = open_window(settings)
+    return ExplorerApp(settings, base=base, lab=lab, owns_base=True)
+
+
+def renderer_name(app) -> str:
+    gsg = app.base.win.getGsg()
+    if gsg is None:
+        return "none"
+    if not gsg.getDriverRenderer():
+        return gsg.getType().getName()
+    return f"{gsg.getDriverRenderer()}, {gsg.getDriverVersion()}"
+
+
+def edge_count(app) -> int:
+    return app.teacher_view.n_edges + app.student_view.n_edges
+
+
+class PhaseTimer:
+    """Wraps named methods of the app so each call adds its wall time to one phase of the frame."""
+
+    def __init__(self):
+        self.frame = defaultdict(float)
+
+    def wrap(self, owner, attribute: str, phase: str) -> None:
+        original = getattr(owner, attribute)
+        frame = self.frame
+
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                frame[phase] += time.perf_counter() - started
+
+        # An instance attribute shadows the class's method, so the app's own calls go through it.
+        setattr(owner, attribute, timed)
+
+    def install(self, app) -> None:
+        for phase, parts in (("sim", SIM_PARTS), ("scene", SCENE_PARTS)):
+            for part in parts:
+                *path, attributes = part.split(".")
+                owner = app
+                for name in path:
+                    owner = getattr(owner, name)
+                # "a|b" names the same method before and after a rename; the first present counts.
+                attribute = next((name for name in attributes.split("|") if hasattr(owner, name)), None)
+                if attribute is None:
+                    raise AttributeError(f"the explorer has no {part}; update SCENE_PARTS in {__name__}")
+                self.wrap(owner, attribute, phase)
+        self.wrap(app, "update", "task")
+
+    def take(self) -> dict:
+        """Return this frame's seconds per phase, with the GUI as the task's remainder, and reset."""
+        values = dict(self.frame)
+        self.frame.clear()
+        values["gui"] = values.get("task", 0.0) - values.get("sim", 0.0) - values.get("scene", 0.0)
+        return values
+
+
+def keep_training(app) -> None:
+    """Restart the student when its planned epochs are done, so every frame trains."""
+    if app.lab.distiller.finished:
+        app.lab.reset_student()
+    if not app.training:
+        app.set_training(True)
+
+
+def milliseconds(samples) -> float:
+    return median(samples) * 1e3
+
+
+def run_frame_cpu(args) -> dict:
+    configure_panda(software=True, extra="window-type offscreen\n")
+    app = build_explorer(args.teacher, window_size(args.size), offscreen=True, bloom=False)
+    timer = PhaseTimer()
+    timer.install(app)
+    app.fixed_dt = 1.0 / 60.0
+    keep_training(app)
+
+    frames = defaultdict(list)
+    for index in range(args.warmup + args.frames):
+        keep_training(app)
+        started = time.perf_counter()
+        app.base.taskMgr.step()
+        step = time.perf_counter() - started
+        phases = timer.take()
+        if index < args.warmup:
+            continue
+        for phase in ("sim", "scene", "gui", "task"):
+            frames[phase].append(phases.get(phase, 0.0))
+        frames["render"].append(step - phases.get("task", 0.0))
+
+    task = sorted(frames["task"])
+    result = {
+        "frames": args.frames,
+        "edges": edge_count(app),
+        "sim_ms": milliseconds(frames["sim"]),
+        "scene_ms": milliseconds(frames["scene"]),
+        "gui_ms": milliseconds(frames["gui"]),
+        "cpu_ms": milliseconds(frames["task"]),
+        "cpu_ms_p95": task[int(0.95 * (len(task) - 1))] * 1e3,
+        "render_ms": milliseconds(frames["render"]),
+        "renderer": renderer_name(app),
+    }
+    app.destroy()
+    return result
+
+
+def free_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def last_batch_count(report: str) -> int | None:
+    """Return the draw calls of the last complete frame in text-stats output, or None.
+
+    text-stats prints one block per frame, each with a "Primitive batches = N" line followed by
+    more deeply indented lines, one per primitive type. Their sum is the frame's batch count.
+    """
+    counts = []
+    lines = report.splitlines()
+    for index, line in enumerate(lines):
+        if line.strip().startswith(BATCH_COLLECTOR + " ="):
+            indent = len(line) - len(line.lstrip())
+            total = 0.0
+            for child in lines[index + 1:]:
+                child_indent = len(child) - len(child.lstrip())
+                if child_indent <= indent or "=" not in child:
+                    break
+                total += float(child.split("=")[1].split()[0])
+            counts.append(int(round(total)))
+    # The last block may be cut off when the server stops; take the one before it.
+    return counts[-2] if len(counts) >= 2 else None
+
+
+def run_draw_calls(args) -> dict:
+    server = shutil.which("text-stats") or str(Path(sys.executable).with_name("text-stats"))
+    if not Path(server).exists():
+        return {"error": "text-stats (Panda3D's PStats text server) was not found next to Python"}
+
+    port = free_loopback_port()
+    configure_panda(software=not os.environ.get("DISPLAY"), extra="window-type offscreen\n")
+    with tempfile.TemporaryDirectory() as folder:
+        report_path = Path(folder) / "pstats.txt"
+        stats = subprocess.Popen([server, "-p", str(port), "-o", str(report_path)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(0.5)
+            app = build_explorer(args.teacher, window_size(args.size), offscreen=True, bloom=args.bloom)
+            from panda3d.core import PStatClient
+
+            if not PStatClient.connect("127.0.0.1", port):
+                return {"error": f"could not connect to text-stats on 127.0.0.1:{port}"}
+            app.fixed_dt = 1.0 / 60.0
+            keep_training(app)
+            app.base.taskMgr.step()
+            for _ in range(args.frames):
+                keep_training(app)
+                app.base.taskMgr.step()
+            PStatClient.disconnect()
+            time.sleep(0.5)
+            result = {"bloom": app.scene.bloom_enabled, "edges": edge_count(app), "renderer": renderer_name(app)}
+            app.destroy()
+        finally:
+            stats.terminate()
+            stats.wait(timeout=10)
+        result["draw_calls"] = last_batch_count(report_path.read_text(errors="replace"))
+    return result
+
+
+def run_fps(args) -> dict:
+    configure_panda(software=False)
+    app = build_explorer("default", window_size(args.size), offscreen=False, bloom=args.bloom)
+    timer = PhaseTimer()
+    timer.install(app)
+    keep_training(app)
+
+    frame_seconds, task_seconds = [], []
+    last = time.perf_counter()
+    for index in range(args.warmup + args.frames):
+        keep_training(app)
+        app.base.taskMgr.step()
+        now = time.perf_counter()
+        phases = timer.take()
+        if index >= args.warmup:
+            frame_seconds.append(now - last)
+            task_seconds.append(phases.get("task", 0.0))
+        last = now
+
+    result = {
+        "fps": 1.0 / median(frame_seconds),
+        "frame_ms": milliseconds(frame_seconds),
+        "cpu_ms": milliseconds(task_seconds),
+        "frames": args.frames,
+        "bloom": app.scene.bloom_enabled,
+        "size": args.size,
+        "renderer": renderer_name(app),
+    }
+    app.destroy()
+    return result
+
+
+def peak_rss_mb() -> float:
+    """Return this process's peak resident set (VmHWM in /proc/self/status) in MB (10^6 bytes)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024 / 1e6
+    raise RuntimeError("VmHWM is missing from /proc/self/status")
+
+
+def run_peak_rss(args) -> dict:
+    onscreen = bool(os.environ.get("DISPLAY"))
+    configure_panda(software=not onscreen)
+    app = build_explorer("default", window_size(args.size), offscreen=not onscreen, bloom=True)
+    keep_training(app)
+
+    frames = 0
+    deadline = time.perf_counter() + args.seconds
+    while time.perf_counter() < deadline:
+        keep_training(app)
+        app.base.taskMgr.step()
+        frames += 1
+
+    result = {
+        "peak_rss_mb": peak_rss_mb(),
+        "seconds": args.seconds,
+        "frames": frames,
+        "epochs": app.lab.distiller.epoch,
+        "renderer": renderer_name(app),
+    }
+    app.destroy()
+    return result
+
+
+def run_first_frame(args) -> dict:
+    """Run the kd-explorer command and record the wall clock when its first frame is rendered."""
+    from game import cli
+    from game.app import ExplorerApp
+
+    stamps = []
+    step_frames = ExplorerApp.step_frames
+
+    def step_and_stamp(app, count, dt=1.0 / 60.0):
+        for _ in range(count):
+            step_frames(app, 1, dt)
+            if not stamps:
+                stamps.append(time.time())
+
+    ExplorerApp.step_frames = step_and_stamp
+    status = cli.main(["--offscreen", "--frames", "1"])
+    return {"first_frame_unix_s": stamps[0] if stamps else None, "status": status}
+
+
+MODES = {
+    "frame-cpu": run_frame_cpu,
+    "draw-calls": run_draw_calls,
+    "fps": run_fps,
+    "peak-rss": run_peak_rss,
+    "first-frame": run_first_frame,
+}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.explorer_probe",
+                                     description="Measure the explorer in this process; print JSON.")
+    parser.add_argument("mode", choices=sorted(MODES))
+    parser.add_argument("--teacher", choices=("default", "100k"), default="default",
+                        help="the shipped teacher or a fresh 64-256-256-64-10 one (98,944 edges)")
+    parser.add_argument("--size", default="1280x720", help="window size, WIDTHxHEIGHT")
+    parser.add_argument("--frames", type=int, default=300, help="frames measured")
+    parser.add_argument("--warmup", type=int, default=30, help="frames run before measuring")
+    parser.add_argument("--bloom", action=argparse.BooleanOptionalAction, default=True,
+                        help="ask for the bloom filter (granted only with shader support)")
+    parser.add_argument("--seconds", type=float, default=60.0, help="peak-rss: seconds of training")
+    args = parser.parse_args(argv)
+
+    result = MODES[args.mode](args)
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
