@@ -62,8 +62,8 @@ LENS_NEAR_FAR = (0.5, 500.0)
 
 CAMERA_PRESETS = {
     "overview": View(focus=(-0.6, 0.0, -1.0), heading=-16.0, pitch=-14.0, distance=63.0),
-    "teacher": View(focus=(-4.0, 0.0, 5.0), heading=-38.0, pitch=-12.0, distance=24.0),
-    "student": View(focus=(-4.0, 0.0, -5.0), heading=-38.0, pitch=-8.0, distance=18.0),
+    "teacher": View(focus=(-3.0, 0.0, 4.6), heading=-30.0, pitch=-12.0, distance=27.0),
+    "student": View(focus=(-4.0, 0.0, -5.4), heading=-20.0, pitch=-10.0, distance=27.0),
     "outputs": View(focus=(12.5, 0.0, -3.1), heading=0.0, pitch=0.0, distance=33.0),
 }
 
