@@ -187,6 +187,7 @@ class NetworkView:
         self.layer_reveal = np.ones(len(self.sizes), dtype=np.float32)
         self.edge_flash = np.zeros(depth, dtype=np.float32)
         self.weight_rgba = np.zeros((self.n_edges, 4), dtype=np.float32)
+        self.weight_magnitudes: list[np.ndarray] = []  # |W| per layer, (n_in, n_out)
         self.edge_signal = np.zeros(self.n_edges, dtype=np.float32)
         self.activations = [np.zeros(n, dtype=np.float32) for n in self.sizes]
         self.edges_dirty = True
@@ -244,7 +245,7 @@ class NetworkView:
         for layer, (weights, _) in enumerate(layers):
             start, end = self.edge_starts[layer], self.edge_starts[layer + 1]
             self.weight_rgba[start:end] = weight_colors(weights)
-        self._weights = [np.abs(weights) for weights, _ in layers]
+        self.weight_magnitudes = [np.abs(weights) for weights, _ in layers]
         self._update_signal()
         self.edges_dirty = True
 
@@ -267,9 +268,7 @@ class NetworkView:
 
     def _update_signal(self) -> None:
         """Recompute each edge's share of the signal it carries: |w_ij| * a_i, per layer."""
-        if not hasattr(self, "_weights"):
-            return
-        for layer, magnitude in enumerate(self._weights):
+        for layer, magnitude in enumerate(self.weight_magnitudes):
             start, end = self.edge_starts[layer], self.edge_starts[layer + 1]
             carried = magnitude * self.activations[layer][:, None]
             density = layer_density(carried.size)
