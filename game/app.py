@@ -206,7 +206,7 @@ class ExplorerApp:
         lens = self.base.camLens
         lens.setFov(LENS_FOV)
         lens.setNearFar(*LENS_NEAR_FAR)
-        self.camera_rig = CameraRig(self.base.camera, self.base.mouseWatcherNode, CAMERA_PRESETS, self.base.win)
+        self.camera_rig = CameraRig(self.base.camera, self.base.mouseWatcherNode, CAMERA_PRESETS)
 
     def _build_screen(self) -> None:
         font = load_font(pixels_per_unit=SCREEN_FONT_PIXELS_PER_UNIT)

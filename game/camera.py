@@ -51,10 +51,9 @@ class CameraRig:
     pointer and to leave clicks on GUI widgets to the GUI.
     """
 
-    def __init__(self, camera: NodePath, mouse_watcher, presets: dict[str, View], window=None):
+    def __init__(self, camera: NodePath, mouse_watcher, presets: dict[str, View]):
         self.camera = camera
         self.mouse_watcher = mouse_watcher
-        self.window = window
         self.presets = dict(presets)
         self.home = self.presets.get("overview", next(iter(self.presets.values())))
         self.goal = self.home
