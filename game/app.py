@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from direct.showbase.DirectObject import DirectObject
@@ -20,6 +21,7 @@ from game.charts import BAR_BASE_Z, OutputCharts
 from game.controls import DEFAULT_SPEED, SPEED_RANGE, ControlPanel
 from game import drawpad, heatmap
 from game.drawpad import DrawPad
+from game.experiments_panel import ExperimentsPanel
 from game.flow import InputPulse, KnowledgeFlow, Sparks
 from game.heatmap import DarkKnowledgeMap
 from game.help import Captions, HelpOverlay
@@ -89,6 +91,8 @@ class ExplorerSettings:
     temperature: float | None = None
     alpha: float | None = None
     autostart: bool = False
+    # Where saved students and exported curves go (the capture folder by default).
+    results_dir: Path = Path("captures")
     speed: float = DEFAULT_SPEED
 
 
@@ -221,7 +225,8 @@ class ExplorerApp:
         self.drawpad = DrawPad(self.base.aspect2d, self.lab, self.base.mouseWatcherNode, font)
         self.heatmap.hide()
         self.drawpad.hide()
-        self.overlays = {"heatmap": self.heatmap, "drawpad": self.drawpad}
+        self.experiments = ExperimentsPanel(self.base.aspect2d, self, self.settings.results_dir, font)
+        self.overlays = {"heatmap": self.heatmap, "drawpad": self.drawpad, "experiments": self.experiments}
         self.camera_rig.click_filters.append(self._drawpad_takes_click)
         self.camera_rig.click_filters.append(self._pointer_over_panel)
 
@@ -247,8 +252,11 @@ class ExplorerApp:
         # Clicks reach the pad through the camera's click filter; releases come here.
         accept("mouse1-up", self.drawpad.on_mouse_up)
         accept("mouse3-up", self.drawpad.on_mouse_up)
-        for name, key in (("heatmap", "m"), ("drawpad", "p")):
+        for name, key in (("heatmap", "m"), ("drawpad", "c"), ("experiments", "x")):
             accept(key, self.toggle_overlay, [name])
+        accept("control-s", self.experiments.save_student)
+        accept("control-o", self.experiments.load_student)
+        accept("control-e", self.experiments.export_curves)
 
     # --- time -------------------------------------------------------------------------------
 

@@ -110,7 +110,7 @@ def settings_from(options: argparse.Namespace):
     return ExplorerSettings(
         size=options.size, offscreen=options.offscreen, bloom=not options.no_bloom,
         seed=options.seed, temperature=options.temperature, alpha=options.alpha,
-        autostart=options.autostart,
+        autostart=options.autostart, results_dir=options.capture_dir,
     )
 
 

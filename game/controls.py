@@ -195,7 +195,8 @@ class ControlPanel:
         self._section("Show")
         left, right = PANEL_LEFT + INSET, PANEL_RIGHT - INSET
         entries = [("race", "Race a scratch student   G", self._toggle_race)]
-        names = {"heatmap": "Dark-knowledge map   M", "drawpad": "Draw a digit   P"}
+        names = {"heatmap": "Dark-knowledge map   M", "drawpad": "Draw a digit   C",
+                 "experiments": "Experiments   X"}
         for name in self.app.overlays:
             entries.append((name, names.get(name, name), lambda n=name: self.app.toggle_overlay(n)))
         entries.append(("help", "Help   H", self.app.toggle_help))

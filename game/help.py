@@ -46,10 +46,13 @@ CONTROLS = (
     ("-  /  =", "temperature down / up by 1"),
     ("G", "race a student trained from scratch (hard labels only)"),
     ("M", "dark-knowledge map"),
-    ("P", "draw your own digit"),
+    ("C", "draw your own digit"),
+    ("X", "experiments: leave a digit out, save, load"),
+    ("Ctrl+S  /  Ctrl+O", "save the student / load the latest saved"),
+    ("Ctrl+E", "export the training curves as CSV"),
     ("H  or  F1", "this help"),
     ("Esc", "close the help and the overlays"),
-    ("F12", "save a screenshot"),
+    ("F12  or  P", "save a screenshot"),
     ("F10  or  V", "start / stop recording a video"),
 )
 

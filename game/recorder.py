@@ -1,8 +1,7 @@
 """Screenshots and video recording of the explorer, with their keys, task and on-screen notes.
 
-Keys: F12 saves a screenshot as a timestamped PNG in the capture folder. F10 or V starts and
-stops a recording. P is not a screenshot key because the app binds it to the draw pad. While
-recording, the app advances a fixed 1/fps seconds per rendered frame and every frame is
+Keys: F12 or P saves a screenshot as a timestamped PNG in the capture folder. F10 or V starts
+and stops a recording. While recording, the app advances a fixed 1/fps seconds per rendered frame and every frame is
 captured. The video therefore plays at true speed however slowly the frames render. When the
 recording stops, its frames become an MP4 in a background ffmpeg process.
 
@@ -49,7 +48,7 @@ FPS_RANGE = (1, 120)
 DEFAULT_DURATION_S = 45.0
 DURATION_RANGE_S = (5.0, 600.0)
 
-SCREENSHOT_KEYS = ("f12",)
+SCREENSHOT_KEYS = ("f12", "p")
 RECORD_KEYS = ("f10", "v")
 SCREENSHOT_PREFIX = "kd-explorer"
 # The end of every message about a folder that cannot be written.
@@ -525,7 +524,7 @@ class Recorder:
 
 def install_recorder(app, capture_dir=DEFAULT_CAPTURE_DIR, fps: int = DEFAULT_FPS,
                      keep_frames: bool = False) -> Recorder:
-    """Attach a Recorder to a running explorer: keys F12, F10 and V, its tasks and overlay.
+    """Attach a Recorder to a running explorer: keys F12, P, F10 and V, its tasks and overlay.
 
     The recorder is destroyed before the app when the window closes, so a recording in
     progress is still encoded.

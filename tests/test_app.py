@@ -186,7 +186,7 @@ def test_help_key_toggles_overlay(explorer):
     assert not explorer.help_shown
 
 
-@pytest.mark.parametrize("key, name", [("m", "heatmap"), ("p", "drawpad")])
+@pytest.mark.parametrize("key, name", [("m", "heatmap"), ("c", "drawpad"), ("x", "experiments")])
 def test_overlay_keys_toggle(explorer, key, name):
     explorer.base.messenger.send(key)
     assert explorer.overlay_shown(name)

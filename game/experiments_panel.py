@@ -1,0 +1,232 @@
+"""The experiments overlay: leave a digit out of the transfer set, and keep your results.
+
+Construct with `ExperimentsPanel(parent, app, results_dir, font=None)` with `parent` under
+aspect2d; it fills x in [-1.05, 0.0] and z in [0.56, 0.98] at 16:9 and starts hidden. `app`
+needs `lab` and `set_omitted_class(digit or None)`, which restarts the student. Call
+`update(dt)` every frame and `destroy()` when done.
+
+Hinton, Vinyals and Dean (2015) trained a student whose transfer set had no 3s. Raising the
+bias of its class-3 output afterwards let it recognise most test 3s. This panel repeats that:
+pick a digit, train, and read that digit's held-out accuracy before and after the bias shift
+that maximises accuracy on the training split.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from pathlib import Path
+
+from direct.gui import DirectGuiGlobals as DGG
+from direct.gui.DirectGui import DirectButton, DirectFrame, DirectLabel
+from panda3d.core import NodePath, TextNode
+
+from sim.data import N_CLASSES
+from sim.errors import AssetError
+
+log = logging.getLogger(__name__)
+
+BOX = (-1.05, 0.0, 0.56, 0.98)  # x0, x1, z0, z1 in aspect2d units
+INSET = 0.03
+TITLE_SCALE = 0.045
+TEXT_SCALE = 0.034
+SMALL_SCALE = 0.029
+DIGIT_BUTTON_WIDTH = 0.072
+REFRESH_S = 0.25
+STUDENT_PREFIX = "student"
+CURVES_PREFIX = "curves"
+
+PANEL_COLOR = (0.025, 0.035, 0.07, 0.86)
+TEXT_COLOR = (0.86, 0.9, 0.98, 1.0)
+MUTED_COLOR = (0.58, 0.64, 0.78, 1.0)
+GOOD_COLOR = (0.5, 0.92, 0.55, 1.0)
+ERROR_COLOR = (1.0, 0.55, 0.45, 1.0)
+BUTTON_COLORS = ((0.12, 0.18, 0.34, 1.0), (0.3, 0.45, 0.8, 1.0), (0.18, 0.27, 0.5, 1.0), (0.1, 0.1, 0.12, 1.0))
+CHOSEN_COLORS = ((0.45, 0.3, 0.1, 1.0), (0.85, 0.55, 0.2, 1.0), (0.65, 0.4, 0.15, 1.0), (0.1, 0.1, 0.12, 1.0))
+
+
+def timestamp() -> str:
+    return datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def latest_file(folder: Path, prefix: str, suffix: str) -> Path | None:
+    """Return the most recently modified `prefix*suffix` file in folder, or None."""
+    candidates = sorted(Path(folder).glob(f"{prefix}*{suffix}"), key=lambda path: path.stat().st_mtime)
+    return candidates[-1] if candidates else None
+
+
+class ExperimentsPanel:
+    """Toggleable 2D panel with the held-out-class experiment and save, load and export."""
+
+    def __init__(self, parent: NodePath, app, results_dir: Path, font=None):
+        self.app = app
+        self.lab = app.lab
+        self.results_dir = Path(results_dir)
+        self.font = font
+        self.refresh_clock = 0.0
+        self.shown_key = None
+        self.status = ""
+
+        x0, x1, z0, z1 = BOX
+        self.root = DirectFrame(parent=parent, frameColor=PANEL_COLOR, relief=DGG.FLAT,
+                                frameSize=(x0, x1, z0, z1), state=DGG.NORMAL)
+        left = x0 + INSET
+        z = z1 - INSET - 0.035
+        self._label("Experiments", left, z, TITLE_SCALE)
+        self._label("X  show or hide", x1 - INSET, z, SMALL_SCALE, MUTED_COLOR, TextNode.ARight)
+
+        z -= 0.065
+        self._label("Leave a digit out of the student's transfer set:", left, z, SMALL_SCALE, MUTED_COLOR)
+        z -= 0.05
+        self.digit_buttons: dict[int | None, DirectButton] = {}
+        choices = [None] + list(range(N_CLASSES))
+        for index, digit in enumerate(choices):
+            x = left + DIGIT_BUTTON_WIDTH / 2 + index * (DIGIT_BUTTON_WIDTH + 0.008)
+            text = "none" if digit is None else str(digit)
+            self.digit_buttons[digit] = self._button(text, self.choose_digit, [digit], x, z + 0.01,
+                                                     DIGIT_BUTTON_WIDTH, SMALL_SCALE * (0.8 if digit is None else 1.0))
+
+        z -= 0.06
+        self.result_label = self._label("", left, z, TEXT_SCALE)
+        z -= 0.042
+        self.detail_label = self._label("", left, z, SMALL_SCALE, MUTED_COLOR)
+
+        z -= 0.065
+        width = (x1 - x0 - 2 * INSET - 0.02) / 3
+        actions = (("Save student  Ctrl+S", self.save_student), ("Load latest  Ctrl+O", self.load_student),
+                   ("Export curves  Ctrl+E", self.export_curves))
+        for index, (text, command) in enumerate(actions):
+            x = left + width / 2 + index * (width + 0.01)
+            self._button(text, command, [], x, z + 0.01, width, SMALL_SCALE * 0.9)
+        z -= 0.05
+        self.status_label = self._label("", left, z, SMALL_SCALE, MUTED_COLOR)
+
+        self.root.hide()
+        self._refresh(force=True)
+
+    # --- widgets ----------------------------------------------------------------------------
+
+    def _label(self, text, x, z, scale, color=TEXT_COLOR, align=TextNode.ALeft) -> DirectLabel:
+        return DirectLabel(parent=self.root, text=text, text_font=self.font, text_scale=scale,
+                           text_fg=color, text_align=align, frameColor=(0, 0, 0, 0), relief=None,
+                           pos=(x, 0, z))
+
+    def _button(self, text, command, extra, x, z, width, scale) -> DirectButton:
+        height = 0.056
+        return DirectButton(parent=self.root, text=text, text_font=self.font, text_scale=scale,
+                            text_fg=TEXT_COLOR, text_pos=(0, -0.01), command=command, extraArgs=extra,
+                            frameSize=(-width / 2, width / 2, -height / 2, height / 2),
+                            frameColor=BUTTON_COLORS, relief=DGG.FLAT, pos=(x, 0, z), pressEffect=1)
+
+    # --- visibility -------------------------------------------------------------------------
+
+    @property
+    def visible(self) -> bool:
+        return not self.root.isHidden()
+
+    def show(self) -> None:
+        self.root.show()
+        self._refresh(force=True)
+
+    def hide(self) -> None:
+        self.root.hide()
+
+    def toggle(self) -> None:
+        self.hide() if self.visible else self.show()
+
+    # --- actions ----------------------------------------------------------------------------
+
+    def choose_digit(self, digit: int | None) -> None:
+        """Leave `digit` out of the transfer set (None keeps every digit) and restart the student."""
+        self.app.set_omitted_class(digit)
+        self._refresh(force=True)
+
+    def save_student(self) -> Path | None:
+        """Save the student as a timestamped .npz in the results folder and return its path."""
+        path = self.results_dir / f"{STUDENT_PREFIX}-{timestamp()}.npz"
+        try:
+            self.results_dir.mkdir(parents=True, exist_ok=True)
+            self.lab.save_student(path)
+        except OSError as error:
+            return self._report(f"could not save the student: {error}", error=True)
+        return self._report(f"saved student to {path}", path=path)
+
+    def load_student(self, path: Path | None = None) -> Path | None:
+        """Load `path`, or the newest saved student in the results folder.
+
+        A missing, damaged or wrongly shaped file leaves the current student as it was.
+        """
+        if path is None:
+            path = latest_file(self.results_dir, STUDENT_PREFIX, ".npz") if self.results_dir.is_dir() else None
+            if path is None:
+                return self._report(f"no saved student in {self.results_dir}; press Ctrl+S to save one first",
+                                    error=True)
+        try:
+            info = self.lab.load_student(path)
+        except AssetError as error:
+            return self._report(str(error), error=True)
+        self.app.refresh_student()
+        return self._report(f"loaded {path} (τ {info['temperature']:g}, α {info['alpha']:g}, "
+                            f"seed {info['seed']})", path=path)
+
+    def export_curves(self) -> Path | None:
+        """Write the training curves as a timestamped CSV in the results folder."""
+        if not self.lab.distiller.history:
+            return self._report("no finished epoch yet: train for at least one epoch first", error=True)
+        path = self.results_dir / f"{CURVES_PREFIX}-{timestamp()}.csv"
+        try:
+            self.results_dir.mkdir(parents=True, exist_ok=True)
+            self.lab.export_curves(path)
+        except OSError as error:
+            return self._report(f"could not export the curves: {error}", error=True)
+        return self._report(f"wrote {len(self.lab.distiller.history)} epochs of curves to {path}", path=path)
+
+    def _report(self, text: str, error: bool = False, path: Path | None = None) -> Path | None:
+        """Show the outcome of an action in the panel (opening it) and log it."""
+        (log.error if error else log.info)("%s", text)
+        self.status = text
+        self.status_label["text"] = self._shorten(text)
+        self.status_label["text_fg"] = ERROR_COLOR if error else GOOD_COLOR
+        if not self.visible:
+            self.show()
+        return path
+
+    @staticmethod
+    def _shorten(text: str, limit: int = 72) -> str:
+        """Cut long messages to one panel line; the full text is in the log."""
+        return text if len(text) <= limit else text[:limit - 1] + "…"
+
+    # --- per frame --------------------------------------------------------------------------
+
+    def update(self, dt: float) -> None:
+        if not self.visible:
+            return
+        self.refresh_clock -= dt
+        if self.refresh_clock <= 0:
+            self._refresh()
+
+    def _refresh(self, force: bool = False) -> None:
+        self.refresh_clock = REFRESH_S
+        self.lab = self.app.lab
+        digit = self.lab.omitted_class
+        key = (digit, self.lab.distiller.epoch, id(self.lab.distiller))
+        if key == self.shown_key and not force:
+            return
+        self.shown_key = key
+
+        for choice, button in self.digit_buttons.items():
+            button["frameColor"] = CHOSEN_COLORS if choice == digit else BUTTON_COLORS
+
+        if digit is None:
+            self.result_label["text"] = "Every digit reaches the student."
+            self.detail_label["text"] = "Pick a digit, then train: the student never sees it."
+            return
+        result = self.lab.omitted_class_result()
+        epochs = self.lab.distiller.epoch
+        self.result_label["text"] = (f"digit {digit} right: {result.accuracy_before:.0%} → "
+                                     f"{result.accuracy_after:.0%} with bias +{result.bias_shift:.2f}")
+        self.detail_label["text"] = (f"after {epochs} epochs; shift chosen on the training split; "
+                                     f"all digits {result.overall_accuracy_after:.1%}")
+
+    def destroy(self) -> None:
+        self.root.destroy()
