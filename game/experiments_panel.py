@@ -1,7 +1,7 @@
 """The experiments overlay: leave a digit out of the transfer set, and keep your results.
 
 Construct with `ExperimentsPanel(parent, app, results_dir, font=None)` with `parent` under
-aspect2d; it fills x in [-1.05, 0.0] and z in [0.56, 0.98] at 16:9 and starts hidden. `app`
+aspect2d; it fills x in [-1.05, 0.0] and z in [0.615, 0.98] at 16:9 and starts hidden. `app`
 needs `lab` and `set_omitted_class(digit or None)`, which restarts the student. Call
 `update(dt)` every frame and `destroy()` when done.
 
@@ -26,12 +26,13 @@ from sim.errors import AssetError
 
 log = logging.getLogger(__name__)
 
-BOX = (-1.05, 0.0, 0.56, 0.98)  # x0, x1, z0, z1 in aspect2d units
+BOX = (-1.05, 0.0, 0.615, 0.98)  # x0, x1, z0, z1 in aspect2d units
 INSET = 0.03
 TITLE_SCALE = 0.045
 TEXT_SCALE = 0.034
 SMALL_SCALE = 0.029
-DIGIT_BUTTON_WIDTH = 0.072
+DIGIT_BUTTON_WIDTH = 0.066
+NONE_BUTTON_WIDTH = 0.11
 REFRESH_S = 0.25
 STUDENT_PREFIX = "student"
 CURVES_PREFIX = "curves"
@@ -71,34 +72,35 @@ class ExperimentsPanel:
         self.root = DirectFrame(parent=parent, frameColor=PANEL_COLOR, relief=DGG.FLAT,
                                 frameSize=(x0, x1, z0, z1), state=DGG.NORMAL)
         left = x0 + INSET
-        z = z1 - INSET - 0.035
+        z = z1 - INSET - 0.015
         self._label("Experiments", left, z, TITLE_SCALE)
         self._label("X  show or hide", x1 - INSET, z, SMALL_SCALE, MUTED_COLOR, TextNode.ARight)
 
-        z -= 0.065
-        self._label("Leave a digit out of the student's transfer set:", left, z, SMALL_SCALE, MUTED_COLOR)
         z -= 0.05
+        self._label("Leave a digit out of the student's transfer set:", left, z, SMALL_SCALE, MUTED_COLOR)
+        z -= 0.045
         self.digit_buttons: dict[int | None, DirectButton] = {}
-        choices = [None] + list(range(N_CLASSES))
-        for index, digit in enumerate(choices):
-            x = left + DIGIT_BUTTON_WIDTH / 2 + index * (DIGIT_BUTTON_WIDTH + 0.008)
+        x = left
+        for digit in [None] + list(range(N_CLASSES)):
+            width = NONE_BUTTON_WIDTH if digit is None else DIGIT_BUTTON_WIDTH
             text = "none" if digit is None else str(digit)
-            self.digit_buttons[digit] = self._button(text, self.choose_digit, [digit], x, z + 0.01,
-                                                     DIGIT_BUTTON_WIDTH, SMALL_SCALE * (0.8 if digit is None else 1.0))
+            self.digit_buttons[digit] = self._button(text, self.choose_digit, [digit], x + width / 2, z + 0.01,
+                                                     width, SMALL_SCALE)
+            x += width + 0.008
 
         z -= 0.06
         self.result_label = self._label("", left, z, TEXT_SCALE)
-        z -= 0.042
+        z -= 0.037
         self.detail_label = self._label("", left, z, SMALL_SCALE, MUTED_COLOR)
 
-        z -= 0.065
+        z -= 0.055
         width = (x1 - x0 - 2 * INSET - 0.02) / 3
         actions = (("Save student  Ctrl+S", self.save_student), ("Load latest  Ctrl+O", self.load_student),
                    ("Export curves  Ctrl+E", self.export_curves))
         for index, (text, command) in enumerate(actions):
             x = left + width / 2 + index * (width + 0.01)
-            self._button(text, command, [], x, z + 0.01, width, SMALL_SCALE * 0.9)
-        z -= 0.05
+            self._button(text, command, [], x, z + 0.01, width, SMALL_SCALE * 0.95)
+        z -= 0.048
         self.status_label = self._label("", left, z, SMALL_SCALE, MUTED_COLOR)
 
         self.root.hide()
@@ -112,7 +114,7 @@ class ExperimentsPanel:
                            pos=(x, 0, z))
 
     def _button(self, text, command, extra, x, z, width, scale) -> DirectButton:
-        height = 0.056
+        height = 0.05
         return DirectButton(parent=self.root, text=text, text_font=self.font, text_scale=scale,
                             text_fg=TEXT_COLOR, text_pos=(0, -0.01), command=command, extraArgs=extra,
                             frameSize=(-width / 2, width / 2, -height / 2, height / 2),

@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     student.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     student.add_argument("--save", type=Path, metavar="PATH", help="write the trained student to PATH (.npz)")
     student.add_argument("--curves", type=Path, metavar="CSV", help="write the training curves to CSV")
+    student.add_argument("--load", type=Path, metavar="PATH",
+                         help="start from a student saved with --save instead of fresh weights")
     student.add_argument("--race", action="store_true",
                          help="also train a scratch student and add its accuracy to the curves")
 
@@ -146,13 +148,16 @@ def command_report(args) -> int:
 
 
 def command_train_student(args) -> int:
-    from sim.results import save_student, write_curves
+    from sim.results import load_student, save_student, write_curves
     from sim.training import Distiller
 
     teacher, split = load_teacher(), load_split()
     config = TrainingConfig(temperature=args.temperature, alpha=args.alpha, epochs=args.epochs,
                             seed=args.seed, omit_class=args.omit_class)
     distiller = Distiller(teacher, split, config)
+    if args.load is not None:
+        load_student(distiller, args.load)
+        print(f"starting from {args.load}: held-out accuracy {distiller.student_accuracy:.2%}")
     distiller.run()
     scratch_history = None
     if args.race:

@@ -106,3 +106,23 @@ def test_damaged_student_message(tmp_path, capsys):
     assert main(["evaluate-student", str(path)]) == 1
 
     assert "damaged" in capsys.readouterr().err
+
+
+def test_train_student_continues_from_saved(tmp_path, capsys):
+    path = tmp_path / "student.npz"
+    assert main(["train-student", "--epochs", "3", "--save", str(path)]) == 0
+    first = capsys.readouterr().out.splitlines()[0].split()[-1]
+
+    assert main(["train-student", "--epochs", "1", "--load", str(path)]) == 0
+
+    assert capsys.readouterr().out.splitlines()[0] == f"starting from {path}: held-out accuracy {first}"
+
+
+def test_train_student_rejects_damaged_load(tmp_path, capsys):
+    path = tmp_path / "student.npz"
+    path.write_bytes(b"garbage")
+
+    assert main(["train-student", "--epochs", "1", "--load", str(path)]) == 1
+
+    error = capsys.readouterr().err
+    assert "student file" in error and "damaged" in error
