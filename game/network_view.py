@@ -230,10 +230,6 @@ class NetworkView:
     def bottom(self) -> float:
         return float(self.positions[:, 2].min())
 
-    def layer_world_positions(self, layer: int) -> np.ndarray:
-        """Return (width, 3) positions of one layer's neurons in the parent's coordinates."""
-        return self.layer_positions[layer]
-
     # --- state from the simulation ----------------------------------------------------------
 
     def set_bloom(self, bloom: bool) -> None:
@@ -308,8 +304,10 @@ class NetworkView:
         self.neurons.write_sizes(sizes)
 
         colors[:, 3] = self.halo_alpha * level ** 1.5
-        self.halo.write_colors(premultiplied_rgba8(colors))
+        halo_rgba = premultiplied_rgba8(colors)
+        self.halo.write_colors(halo_rgba)
         self.halo.write_sizes(sizes * HALO_SCALE)
+        self.halo.draw_only(halo_rgba[:, :3].any(axis=1))
 
     def _write_edges(self) -> None:
         flash = np.repeat(self.edge_flash, self.edge_counts)
@@ -318,7 +316,10 @@ class NetworkView:
         colors = self.weight_rgba.copy()
         colors[:, :3] += (SIGNAL_COLOR - colors[:, :3]) * np.minimum(heat * 1.5, 1.0)[:, None]
         colors[:, 3] = np.maximum(colors[:, 3], heat)
-        self.edges.write_colors(np.repeat(premultiplied_rgba8(colors), 2, axis=0))
+        rgba = premultiplied_rgba8(colors)
+        self.edges.write_colors(np.repeat(rgba, 2, axis=0))
+        # About half the edges round to black, and an additive black line changes no pixel.
+        self.edges.draw_only(rgba[:, :3].any(axis=1))
 
     def destroy(self) -> None:
         self.root.removeNode()
