@@ -1,9 +1,10 @@
 """Screenshots and video recording of the explorer, with their keys, task and on-screen notes.
 
 Keys: F12 or P saves a screenshot as a timestamped PNG in the capture folder. F10 or V starts
-and stops a recording. While recording, the app advances a fixed 1/fps seconds per rendered frame and every frame is
-captured. The video therefore plays at true speed however slowly the frames render. When the
-recording stops, its frames become an MP4 in a background ffmpeg process.
+and stops a recording. While recording, the app advances a fixed 1/fps seconds per rendered
+frame and every frame is captured. The video therefore plays at true speed however slowly the
+frames render. When the recording stops, its frames become an MP4 in a background ffmpeg
+process.
 
 The REC indicator and the notes ("saved ...") are hidden while a frame is captured, so they
 never appear in a screenshot or a video.
@@ -105,7 +106,7 @@ def add_recording_options(parser: argparse.ArgumentParser) -> None:
     """Add --capture-dir, --fps, --demo, --duration and --keep-frames to `parser`."""
     group = parser.add_argument_group("recording")
     group.add_argument("--capture-dir", type=Path, default=DEFAULT_CAPTURE_DIR, metavar="DIR",
-                       help=f"folder for screenshots (F12) and recordings (F10 or V) "
+                       help=f"folder for screenshots (F12 or P) and recordings (F10 or V) "
                             f"(default ./{DEFAULT_CAPTURE_DIR})")
     group.add_argument("--fps", type=parse_fps, default=DEFAULT_FPS, metavar="N",
                        help=f"frames per second of recordings and of --demo, {FPS_RANGE[0]} to "

@@ -265,6 +265,15 @@ def test_recording_in_background_reports_done(explorer, make_recorder, tmp_path)
     assert "saved" in recorder.overlay.note_text.node().getText()
 
 
+def test_screenshot_keys(explorer, make_recorder, tmp_path):
+    make_recorder(tmp_path)
+
+    explorer.base.messenger.send("f12")
+    explorer.base.messenger.send("p")
+
+    assert len(list(tmp_path.glob("kd-explorer-*.png"))) == 2
+
+
 def test_recording_toggle_key(explorer, make_recorder, tmp_path):
     recorder = make_recorder(tmp_path)
 
