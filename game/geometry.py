@@ -66,6 +66,7 @@ class BulkGeom:
 
         self.n_vertices = int(n_vertices)
         self.with_size = with_size
+        self.vertices_per_item = 1 if primitive == "points" else 2
         self.vdata = GeomVertexData(name, bulk_format(with_size), Geom.UH_dynamic)
         self.vdata.setNumRows(self.n_vertices)
 
@@ -101,6 +102,24 @@ class BulkGeom:
         if not self.with_size:
             raise ValueError(f"{self.node.name} was built without a size column")
         self._write(SIZE_ARRAY, sizes, np.float32, 1)
+
+    def draw_only(self, visible: np.ndarray) -> None:
+        """Draw only the items (points, or line segments) where `visible` (n_items,) is true.
+
+        Hidden items keep their vertices but leave the index list, so the renderer skips them
+        instead of blending in a colour of zero. Software renderers gain most from this.
+
+        NOTE: on point sprites sized per vertex, Mesa llvmpipe drew fewer sprites than were
+        listed (Panda3D 1.10.16), so only line Geoms use this for now.
+        """
+        items = np.flatnonzero(visible).astype(np.uint32)
+        indices = (items[:, None] * self.vertices_per_item + np.arange(self.vertices_per_item, dtype=np.uint32))
+        primitive = self.geom.modifyPrimitive(0)
+        primitive.setIndexType(Geom.NT_uint32)
+        array = primitive.modifyVertices()
+        array.setNumRows(indices.size)
+        if indices.size:
+            array.modifyHandle().copyDataFrom(np.ascontiguousarray(indices.ravel()))
 
     def attach(self, parent: NodePath) -> NodePath:
         return parent.attachNewNode(self.node)

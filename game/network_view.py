@@ -304,10 +304,8 @@ class NetworkView:
         self.neurons.write_sizes(sizes)
 
         colors[:, 3] = self.halo_alpha * level ** 1.5
-        halo_rgba = premultiplied_rgba8(colors)
-        self.halo.write_colors(halo_rgba)
+        self.halo.write_colors(premultiplied_rgba8(colors))
         self.halo.write_sizes(sizes * HALO_SCALE)
-        self.halo.draw_only(halo_rgba[:, :3].any(axis=1))
 
     def _write_edges(self) -> None:
         flash = np.repeat(self.edge_flash, self.edge_counts)
