@@ -333,7 +333,9 @@ class TourPlayer:
             set_text(self.banner.caption, step.caption.format(**caption_values(self.app.lab)))
 
         seconds_in = progress * self.durations[self.index]
-        self.banner.set_opacity(min(seconds_in / FADE_SECONDS, 1.0))
+        # The first step shows its banner at once, so the video's first frame has a caption.
+        fade = 1.0 if self.index == 0 else min(seconds_in / FADE_SECONDS, 1.0)
+        self.banner.set_opacity(fade)
         pulse = 0.65 + 0.35 * math.cos(2.0 * math.pi * HIGHLIGHT_PULSE_HZ * seconds_in)
         for path in self.highlights.values():
             path.setAlphaScale(pulse)
