@@ -60,6 +60,8 @@ PLOTS_CENTER = (12.5, 0.0, -8.2)
 TEACHER_TINT = (1.0, 0.72, 0.32)
 STUDENT_TINT = (0.35, 0.85, 1.0)
 LENS_FOV = 50.0
+# Samples per pixel of multisample antialiasing, in the window or, with bloom, the scene buffer.
+MULTISAMPLES = 4
 LENS_NEAR_FAR = (0.5, 500.0)
 
 CAMERA_PRESETS = {
@@ -106,14 +108,16 @@ def build_lab(settings: ExplorerSettings) -> Lab:
 def open_window(settings: ExplorerSettings) -> ShowBase:
     """Create the ShowBase and its window; raise DisplayUnavailableError when none opens."""
     width, height = settings.size
+    # These defaults also shape every buffer that CommonFilters makes. With bloom, the window
+    # gets no multisampling, and Scene asks for it on the scene's render-to-texture buffer alone.
+    multisample = [] if settings.bloom else ["framebuffer-multisample 1", f"multisamples {MULTISAMPLES}"]
     loadPrcFileData("kd-explorer", "\n".join([
         f"win-size {width} {height}",
         f"window-title {WINDOW_TITLE}",
         "audio-library-name null",
         "aux-display p3tinydisplay",
         "print-pipe-types false",
-        "framebuffer-multisample 1",
-        "multisamples 4",
+        *multisample,
         "text-minfilter linear_mipmap_linear",
     ]))
     try:
@@ -152,7 +156,7 @@ class ExplorerApp:
         self.overlays: dict[str, object] = {}
         self._student_dirty = True
 
-        self.scene = Scene(self.base, bloom=self.settings.bloom)
+        self.scene = Scene(self.base, bloom=self.settings.bloom, multisamples=MULTISAMPLES)
         self._build_world()
         self._build_screen()
         self._bind_keys()
