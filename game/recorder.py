@@ -162,11 +162,12 @@ class RecorderOverlay:
 
         self.rec_root = base.a2dTopCenter.attachNewNode("recorder-rec")
         self.rec_root.setZ(REC_Z)
+        # The gui-popup bin draws in scene-graph order, so the backing goes first.
         self.rec_root.setBin("gui-popup", 0)
+        self._card(self.rec_root, (-0.11, 0.27, -0.05, 0.055), BACKING_COLOR)
+        self.rec_dot = self._card(self.rec_root, (-0.075, -0.035, -0.02, 0.02), REC_COLOR)
         self.rec_text = make_text(self.rec_root, "REC 00:00", self.font, pos=(0.0, -0.018),
                                   scale=REC_TEXT_SCALE, color=REC_COLOR, align="left", name="rec-text")
-        self.rec_dot = self._card(self.rec_root, (-0.075, -0.035, -0.02, 0.02), REC_COLOR)
-        self._card(self.rec_root, (-0.11, 0.27, -0.05, 0.055), BACKING_COLOR).setBin("gui-popup", -1)
         self.rec_root.hide()
 
         self.note_root = base.a2dBottomCenter.attachNewNode("recorder-note")
