@@ -21,6 +21,7 @@ from direct.gui import DirectGuiGlobals as DGG
 from direct.gui.DirectGui import DirectButton, DirectFrame, DirectLabel
 from panda3d.core import NodePath, TextNode
 
+from game.controls import BUTTON_COLORS, MUTED_COLOR, PAUSE_COLORS, TEXT_COLOR
 from sim.data import N_CLASSES
 from sim.errors import AssetError
 
@@ -38,12 +39,10 @@ STUDENT_PREFIX = "student"
 CURVES_PREFIX = "curves"
 
 PANEL_COLOR = (0.025, 0.035, 0.07, 0.86)
-TEXT_COLOR = (0.86, 0.9, 0.98, 1.0)
-MUTED_COLOR = (0.58, 0.64, 0.78, 1.0)
 GOOD_COLOR = (0.5, 0.92, 0.55, 1.0)
 ERROR_COLOR = (1.0, 0.55, 0.45, 1.0)
-BUTTON_COLORS = ((0.12, 0.18, 0.34, 1.0), (0.3, 0.45, 0.8, 1.0), (0.18, 0.27, 0.5, 1.0), (0.1, 0.1, 0.12, 1.0))
-CHOSEN_COLORS = ((0.45, 0.3, 0.1, 1.0), (0.85, 0.55, 0.2, 1.0), (0.65, 0.4, 0.15, 1.0), (0.1, 0.1, 0.12, 1.0))
+# The chosen digit's button wears the control panel's orange Pause colours.
+CHOSEN_COLORS = PAUSE_COLORS
 
 
 def timestamp() -> str:
