@@ -15,7 +15,7 @@ import math
 import numpy as np
 from panda3d.core import NodePath, TextFont
 
-from game.widgets import LineBatch, QuadBatch, load_font, make_text, set_text, set_text_color, symbol
+from game.widgets import LineBatch, QuadBatch, bake_text, load_font, make_text, set_text, set_text_color, symbol
 from sim.data import N_CLASSES
 from sim.lab import Lab
 
@@ -94,6 +94,8 @@ class OutputCharts:
         self.build_frame()
         self.build_bars()
         self.build_readouts()
+        bake_text(self.root, keep=[*self.titles, self.legend, self.kl_text, self.match_text, self.agree_text],
+                  draw_after_transparent=True)
 
     # --- construction ---------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from panda3d.core import NodePath, TextFont
 from game.widgets import (
     SCREEN_FONT_PIXELS_PER_UNIT,
     QuadBatch,
+    bake_text,
     image_texture,
     load_font,
     make_text,
@@ -167,6 +168,7 @@ class VerdictPanel:
                 cell_z1.append(middle + size / 2)
             self.predictions.append(row_predictions)
         self.cells.set_rects(cell_x0, cell_z0, cell_x1, cell_z1)
+        bake_text(self.root, keep=[*self.labels, *(text for row in self.predictions for text in row)])
         self.refresh()
 
     def refresh(self) -> None:
@@ -233,6 +235,8 @@ class AccuracyPanel:
         # Two accuracy bars: background and fill for the teacher, then for the student.
         self.bars = QuadBatch(self.root, 4, "accuracy-bars")
         self.bars.set_colors(np.array([BAR_BACK_COLOR, TEACHER_COLOR, BAR_BACK_COLOR, STUDENT_COLOR]))
+        bake_text(self.root, keep=[self.teacher_line, self.student_line, self.params_line, self.ratio_line,
+                                   self.speed_line])
         self.refresh()
 
     @property

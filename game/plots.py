@@ -19,7 +19,7 @@ import math
 import numpy as np
 from panda3d.core import NodePath, TextFont
 
-from game.widgets import LineBatch, QuadBatch, load_font, make_polyline, make_text, set_text, symbol
+from game.widgets import LineBatch, QuadBatch, bake_text, load_font, make_polyline, make_text, set_text, symbol
 from sim.lab import Lab
 
 # Plot areas (x0, z0, x1, z1) in local units. The whole figure fits 12 x 5 around the origin.
@@ -138,6 +138,7 @@ class LossPlots:
                                   scale=TICK_SCALE, y=TEXT_Y, name="race-gap")
         self.epoch_text = make_text(self.root, "", self.font, pos=(LOSS_AREA[2], TITLE_Z), scale=LEGEND_SCALE,
                                     color=MUTED_COLOR, align="right", y=TEXT_Y, name="epoch-count")
+        bake_text(self.root, keep=[self.gap_text, self.epoch_text], draw_after_transparent=True)
 
     def add_legend(self, x: float, entries) -> list[NodePath]:
         """Draw a row of (label, colour) legend entries with a short line swatch each."""
@@ -208,6 +209,7 @@ class LossPlots:
             self.draw_curve("scratch", ACCURACY_AREA, x_range, accuracy_y, scratch_epochs,
                             np.array(scratch_accuracies, dtype=np.float32), SCRATCH_COLOR)
         self.draw_accuracy_legend(scratch_history is not None)
+        bake_text(self.dynamic, draw_after_transparent=True)
         self.write_gap()
 
     def to_local(self, area, x_range, y_range, xs, ys) -> tuple[np.ndarray, np.ndarray]:

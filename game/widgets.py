@@ -135,6 +135,31 @@ def set_text_color(path: NodePath, color) -> None:
         node.setTextColor(*color)
 
 
+def bake_text(parent: NodePath, keep=(), draw_after_transparent: bool = False,
+              name: str = "baked-text") -> NodePath:
+    """Merge the TextNodes directly under `parent`, except those in `keep`, into few Geoms.
+
+    Each TextNode is a draw call of its own. Baked into plain geometry, text that shares a
+    font page draws as one Geom, with its colour moved into the vertices. Baked text can no
+    longer change, so pass every text that set_text() will rewrite in `keep`. The merged node
+    is attached last under `parent`, so in the "unsorted" bin it draws after its siblings.
+    In 3D, the transparent bin sorts the merged node by its centre and could draw it under a
+    nearby translucent quad, so `draw_after_transparent` moves it to the start of the fixed bin.
+    """
+    holder = parent.attachNewNode(name)
+    if draw_after_transparent:
+        holder.setBin("fixed", 0)
+    for path in parent.getChildren():
+        if not isinstance(path.node(), TextNode) or path in keep:
+            continue
+        baked = holder.attachNewNode(path.node().generate())
+        baked.setTransform(path.getTransform())
+        baked.setState(path.getState())
+        path.detachNode()
+    holder.flattenStrong()
+    return holder
+
+
 def _split_format() -> GeomVertexFormat:
     """Return a registered format with positions and float RGBA colours in separate arrays."""
     positions = GeomVertexArrayFormat()

@@ -1,0 +1,33 @@
+"""bake_text merges static text into few Geoms and leaves the texts that still change alone."""
+
+from panda3d.core import GeomNode, NodePath, TextNode
+
+from game.widgets import bake_text, load_font, make_text
+
+
+def test_bake_merges_static_text():
+    font = load_font()
+    root = NodePath("panel")
+    for digit in range(10):
+        make_text(root, str(digit), font, pos=(digit, 0.0), color=(1.0, digit / 10, 0.0, 1.0))
+    readout = make_text(root, "0.5", font, pos=(0.0, 2.0))
+
+    holder = bake_text(root, keep=[readout])
+
+    remaining = [path for path in root.getChildren() if isinstance(path.node(), TextNode)]
+    assert remaining == [readout]
+    geoms = sum(path.node().getNumGeoms() for path in holder.findAllMatches("**/+GeomNode"))
+    assert geoms == 1
+    assert isinstance(holder.getChild(0).node(), GeomNode)
+
+
+def test_bake_keeps_the_kept_text_editable():
+    font = load_font()
+    root = NodePath("panel")
+    readout = make_text(root, "", font)
+
+    bake_text(root, keep=[readout])
+    readout.node().setText("12 %")
+
+    assert readout.getParent() == root
+    assert readout.node().getText() == "12 %"
