@@ -317,7 +317,10 @@ class NetworkView:
         rgba = premultiplied_rgba8(colors)
         self.edges.write_colors(np.repeat(rgba, 2, axis=0))
         # About half the edges round to black, and an additive black line changes no pixel.
-        self.edges.draw_only(rgba[:, :3].any(axis=1))
+        # Each RGBA8 colour read as a uint32 has its R, G and B bytes in the low 24 bits on
+        # little-endian machines and the high 24 on big-endian ones.
+        rgb_bits = 0x00FFFFFF if np.little_endian else 0xFFFFFF00
+        self.edges.draw_only((rgba.view(np.uint32).ravel() & rgb_bits) != 0)
 
     def destroy(self) -> None:
         self.root.removeNode()
