@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -186,6 +186,17 @@ def free_loopback_port() -> int:
         return probe.getsockname()[1]
 
 
+def stop_with_parent() -> None:
+    """Ask Linux to send SIGTERM to this child when the probe dies, even if it is killed."""
+    try:
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: a killed probe may leave text-stats running
+
+
 def last_batch_count(report: str) -> int | None:
     """Return the draw calls of the last complete frame in text-stats output, or None.
 
@@ -208,17 +219,41 @@ def last_batch_count(report: str) -> int | None:
     return counts[-2] if len(counts) >= 2 else None
 
 
+def pstats_server() -> tuple[list[str], dict] | None:
+    """Return the command and environment that start Panda3D's text-stats binary, or None.
+
+    The text-stats script on PATH runs the binary in a child process of its own, which
+    outlives the script when the script is terminated, so the binary is started directly.
+    """
+    import importlib.util
+
+    tools = importlib.util.find_spec("panda3d_tools")
+    panda = importlib.util.find_spec("panda3d")
+    if tools is None or panda is None:
+        return None
+    binary = Path(tools.origin).parent / "text-stats"
+    if not binary.exists():
+        return None
+    environment = dict(os.environ)
+    libraries = str(Path(panda.origin).parent)
+    environment["LD_LIBRARY_PATH"] = os.pathsep.join(filter(None, [libraries, environment.get("LD_LIBRARY_PATH")]))
+    return [str(binary)], environment
+
+
 def run_draw_calls(args) -> dict:
-    server = shutil.which("text-stats") or str(Path(sys.executable).with_name("text-stats"))
-    if not Path(server).exists():
-        return {"error": "text-stats (Panda3D's PStats text server) was not found next to Python"}
+    server = pstats_server()
+    if server is None:
+        return {"error": "Panda3D's PStats text server (panda3d_tools/text-stats) was not found; "
+                         "reinstall panda3d"}
+    command, server_environment = server
 
     port = free_loopback_port()
     configure_panda(software=not os.environ.get("DISPLAY"), extra="window-type offscreen\n")
     with tempfile.TemporaryDirectory() as folder:
         report_path = Path(folder) / "pstats.txt"
-        stats = subprocess.Popen([server, "-p", str(port), "-o", str(report_path)],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stats = subprocess.Popen([*command, "-p", str(port), "-o", str(report_path)], env=server_environment,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 preexec_fn=stop_with_parent)
         try:
             time.sleep(0.5)
             app = build_explorer(args.teacher, window_size(args.size), offscreen=True, bloom=args.bloom)
