@@ -131,6 +131,8 @@ def format_report(report: dict) -> str:
     width = max(len(name) for name, _ in rows)
     header = (f"tau {report['temperature']:g}, alpha {report['alpha']:g}, {report['epochs']} epochs, "
               f"{report['seeds']} seeds (mean ± std over seeds, held-out split)")
+    if "omitted_class" in report:
+        header += f"\ndigit {report['omitted_class']} left out of the students' transfer set"
     return "\n".join([header] + [f"  {name.ljust(width)}  {value}" for name, value in rows])
 
 
@@ -148,9 +150,14 @@ def command_report(args) -> int:
 
 
 def command_train_student(args) -> int:
-    from sim.results import load_student, save_student, write_curves
+    from sim.results import check_writable, load_student, save_student, write_curves
     from sim.training import Distiller
 
+    # Fail on a bad output path now, not after the training it would have stored.
+    if args.save is not None:
+        check_writable(args.save, "the student")
+    if args.curves is not None:
+        check_writable(args.curves, "the training curves")
     teacher, split = load_teacher(), load_split()
     config = TrainingConfig(temperature=args.temperature, alpha=args.alpha, epochs=args.epochs,
                             seed=args.seed, omit_class=args.omit_class)

@@ -51,15 +51,24 @@ class DigitSplit:
 def open_npz(path: Path, what: str, rebuild: str) -> dict[str, np.ndarray]:
     """Read every array of a .npz file, turning any read failure into an AssetError."""
     path = Path(path)
+    if path.is_dir():
+        raise AssetError(f"{what} file {path} is a folder, not a .npz file; {rebuild}")
     if not path.is_file():
         raise AssetError(f"{what} file {path} is missing; {rebuild}")
 
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            # np.load returns a bare array for a .npy file.
+            raise ValueError("not a .npz archive")
+        with archive:
             return {key: archive[key] for key in archive.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as error:
+        # NumPy's own text for a non-archive suggests allow_pickle, which must not be used on
+        # files of unknown origin, so the message gives only the error's type.
         raise AssetError(
-            f"{what} file {path} is damaged and cannot be read ({error}); {rebuild}"
+            f"{what} file {path} is damaged or not a NumPy .npz archive "
+            f"({type(error).__name__}); {rebuild}"
         ) from error
 
 

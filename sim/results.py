@@ -23,8 +23,12 @@ def check_writable(path: Path, what: str) -> Path:
     """Return path as a Path, or raise OSError naming the folder when it cannot be written."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
+    if folder.exists() and not folder.is_dir():
+        raise OSError(f"cannot write {what} to {path}: {folder} is a file, not a folder; choose another path")
     if not folder.is_dir():
         raise OSError(f"cannot write {what} to {path}: folder {folder} does not exist; create it first")
+    if path.is_dir():
+        raise OSError(f"cannot write {what} to {path}: it is a folder; give a file name")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OSError(f"cannot write {what} to {path}: folder {folder} is not writable; choose another folder")
     return path

@@ -93,3 +93,28 @@ def test_teacher_with_nan(tmp_path):
 
     with pytest.raises(AssetError, match="NaN or infinite"):
         load_teacher(path)
+
+
+def test_text_file_message_has_no_pickle_advice(tmp_path):
+    path = tmp_path / "teacher.npz"
+    path.write_text("just some notes, not weights\n")
+
+    with pytest.raises(AssetError) as error:
+        load_teacher(path)
+
+    assert "not a NumPy .npz archive" in str(error.value)
+    assert "pickle" not in str(error.value)
+
+
+def test_npy_file_is_not_an_archive(tmp_path):
+    path = tmp_path / "teacher.npz"
+    with open(path, "wb") as stream:
+        np.save(stream, np.zeros(3))
+
+    with pytest.raises(AssetError, match="not a NumPy .npz archive"):
+        load_teacher(path)
+
+
+def test_folder_instead_of_file(tmp_path):
+    with pytest.raises(AssetError, match="is a folder, not a .npz file"):
+        load_teacher(tmp_path)

@@ -126,3 +126,19 @@ def test_train_student_rejects_damaged_load(tmp_path, capsys):
 
     error = capsys.readouterr().err
     assert "student file" in error and "damaged" in error
+
+
+def test_output_path_checked_before_training(tmp_path, capsys, monkeypatch):
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    monkeypatch.setattr("sim.training.Distiller.run", lambda self: pytest.fail("trained before checking"))
+
+    assert main(["train-student", "--curves", str(blocker / "c.csv")]) == 1
+
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_report_table_names_omitted_digit(capsys):
+    assert main(["report", "--epochs", "2", "--seeds", "1", "--omit-class", "4"]) == 0
+
+    assert "digit 4 left out of the students' transfer set" in capsys.readouterr().out
