@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,15 +113,29 @@ def open_window(settings: ExplorerSettings) -> ShowBase:
     # These defaults also shape every buffer that CommonFilters makes. With bloom, the window
     # gets no multisampling, and Scene asks for it on the scene's render-to-texture buffer alone.
     multisample = [] if settings.bloom else ["framebuffer-multisample 1", f"multisamples {MULTISAMPLES}"]
+    # Offscreen, OpenGL through EGL needs no display server at all. Where EGL is missing, and
+    # for windows without a display, the pipes after it are tried in turn, down to the software
+    # renderer p3tinydisplay, which has no shaders (so no bloom) and rougher text.
+    pipes = ["load-display p3headlessgl", "aux-display pandagl"] if settings.offscreen else []
     loadPrcFileData("kd-explorer", "\n".join([
         f"win-size {width} {height}",
         f"window-title {WINDOW_TITLE}",
         "audio-library-name null",
+        *pipes,
         "aux-display p3tinydisplay",
         "print-pipe-types false",
+        # The explorer reads no gamepads, and where /dev/input is missing (containers, CI) the
+        # input device manager would print two errors at every start.
+        "notify-level-device fatal",
+        # Headless EGL first tries a default display that a machine without X lacks, then
+        # finds a device by itself; its warning about the first attempt is only noise.
+        "notify-level-egldisplay error",
         *multisample,
         "text-minfilter linear_mipmap_linear",
     ]))
+    if not settings.offscreen and sys.platform.startswith("linux") and not (
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise DisplayUnavailableError("DISPLAY is not set")
     try:
         return ShowBase(windowType="offscreen" if settings.offscreen else "onscreen")
     except Exception as error:

@@ -6,6 +6,7 @@ import argparse
 import logging
 import re
 import sys
+from pathlib import Path
 
 from sim.errors import AssetError
 from sim.training import ALPHA_RANGE, DEFAULT_ALPHA, DEFAULT_TEMPERATURE, TEMPERATURE_RANGE
@@ -101,6 +102,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     options = parser.parse_args(argv)
     if options.screenshot is not None and options.frames is None:
         parser.error("--screenshot needs --frames N: the number of frames to render first")
+    if options.demo is not None and options.frames is not None:
+        parser.error("--demo renders its own frames; leave out --frames and --screenshot")
+    if options.capture_dir.exists() and not options.capture_dir.is_dir():
+        parser.error(f"--capture-dir {options.capture_dir} is a file; give a folder (it is created if missing)")
+    if options.screenshot is not None:
+        folder = Path(options.screenshot).parent
+        if folder.exists() and not folder.is_dir():
+            parser.error(f"--screenshot {options.screenshot}: {folder} is a file, not a folder")
     return options
 
 
@@ -112,6 +121,21 @@ def settings_from(options: argparse.Namespace):
         seed=options.seed, temperature=options.temperature, alpha=options.alpha,
         autostart=options.autostart, results_dir=options.capture_dir,
     )
+
+
+def save_batch_screenshot(app, path: Path) -> bool:
+    """Save the last frame of a --frames run, creating its folder; print why if it fails."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        print(f"kd-explorer: cannot create the folder for --screenshot {path}: "
+              f"{error.strerror or error}; choose another path", file=sys.stderr)
+        return False
+    if not app.screenshot(path):
+        print(f"kd-explorer: could not write the screenshot {path}; check that the folder is "
+              f"writable and the name ends in .png", file=sys.stderr)
+        return False
+    return True
 
 
 def main(argv=None) -> int:
@@ -130,8 +154,8 @@ def main(argv=None) -> int:
     try:
         base = open_window(settings)
     except DisplayUnavailableError:
-        print("kd-explorer: could not open a window (no display?); run with --offscreen, "
-              "or under a virtual display: xvfb-run -a kd-explorer", file=sys.stderr)
+        print("kd-explorer: could not open a window (no display?); run with --offscreen, or under a "
+              "virtual display: xvfb-run -a -s \"-screen 0 1280x720x24\" kd-explorer", file=sys.stderr)
         return EXIT_NO_DISPLAY
 
     app = ExplorerApp(settings, base=base, lab=lab, owns_base=True)
@@ -150,6 +174,8 @@ def main(argv=None) -> int:
     from game.app import BATCH_FRAME_DT
 
     app.step_frames(options.frames, BATCH_FRAME_DT)
-    saved = app.screenshot(options.screenshot) if options.screenshot else True
+    saved = True
+    if options.screenshot:
+        saved = save_batch_screenshot(app, Path(options.screenshot))
     app.destroy()
     return 0 if saved else 1

@@ -106,7 +106,8 @@ def add_recording_options(parser: argparse.ArgumentParser) -> None:
     """Add --capture-dir, --fps, --demo, --duration and --keep-frames to `parser`."""
     group = parser.add_argument_group("recording")
     group.add_argument("--capture-dir", type=Path, default=DEFAULT_CAPTURE_DIR, metavar="DIR",
-                       help=f"folder for screenshots (F12 or P) and recordings (F10 or V) "
+                       help=f"folder for screenshots (F12 or P), recordings (F10 or V), saved "
+                            f"students (Ctrl+S) and curves (Ctrl+E); created if missing "
                             f"(default ./{DEFAULT_CAPTURE_DIR})")
     group.add_argument("--fps", type=parse_fps, default=DEFAULT_FPS, metavar="N",
                        help=f"frames per second of recordings and of --demo, {FPS_RANGE[0]} to "
@@ -406,7 +407,7 @@ class Recorder:
     def _encode(self, recording: Recording, wait: bool) -> video.EncodeResult | None:
         executable = video.find_ffmpeg()
         if executable is None:
-            self.notify(f"no MP4 made: imageio-ffmpeg is not installed (pip install 'kd-explorer[video]'); "
+            self.notify(f"no MP4 made: imageio-ffmpeg is not installed (pip install imageio-ffmpeg); "
                         f"the frames stay in {recording.frames_dir}", error=True)
             self._log_assembly_command(recording)
             return None

@@ -18,6 +18,9 @@ from game.widgets import load_font
 
 log = logging.getLogger(__name__)
 
+# Pipes whose shaders compile as GLSL only, so CommonFilters' Cg shaders fail on them.
+CG_LESS_PIPES = ("eglGraphicsPipe",)
+
 BACKGROUND_COLOR = (0.012, 0.016, 0.035, 1.0)
 AMBIENT_COLOR = (0.35, 0.37, 0.45, 1.0)
 KEY_LIGHT_COLOR = (0.85, 0.82, 0.78, 1.0)
@@ -92,8 +95,18 @@ class Scene:
 
     def _enable_bloom(self, multisamples: int = 0) -> bool:
         gsg = self.base.win.getGsg()
+        pipe_name = self.base.pipe.getType().getName()
+        if pipe_name in CG_LESS_PIPES:
+            # NOTE: CommonFilters writes its shaders in Cg, and on this pipe (Panda3D 1.10.16
+            # with Mesa) every one fails with "The profile is not supported", although
+            # setBloom() returns True and the scene then shrinks to a corner.
+            log.warning("bloom unavailable on %s (its Cg shaders do not compile), so neurons glow "
+                        "with halos instead; run under xvfb-run for the bloom filter", pipe_name)
+            return False
         if gsg is None or not gsg.getSupportsBasicShaders():
-            log.info("bloom unavailable: the renderer has no shader support")
+            log.warning("bloom unavailable: renderer %s has no shader support, so neurons glow with "
+                        "halos instead; for OpenGL run under xvfb-run, or offscreen with EGL "
+                        "(Debian package libegl-mesa0)", self.base.pipe.getType().getName())
             return False
 
         filters = CommonFilters(self.base.win, self.base.cam)

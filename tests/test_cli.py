@@ -91,7 +91,7 @@ def test_other_window_errors_propagate(monkeypatch):
     monkeypatch.setattr(app_module, "ShowBase", broken)
 
     with pytest.raises(Exception, match="something else"):
-        app_module.open_window(app_module.ExplorerSettings())
+        app_module.open_window(app_module.ExplorerSettings(offscreen=True))
 
 
 def test_no_display_subprocess_has_no_traceback():
@@ -134,3 +134,50 @@ def test_offscreen_frames_write_screenshot(tmp_path):
 
     with Image.open(path) as image:
         assert image.size == (320, 180)
+
+
+def test_unset_display_fails_before_panda3d(monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr(app_module, "ShowBase", lambda *args, **kwargs: pytest.fail("tried to open a window"))
+
+    with pytest.raises(app_module.DisplayUnavailableError, match="DISPLAY is not set"):
+        app_module.open_window(app_module.ExplorerSettings())
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--demo", "out.mp4", "--frames", "3"], "--demo renders its own frames"),
+    (["--capture-dir", "{file}"], "is a file; give a folder"),
+    (["--frames", "1", "--screenshot", "{file}/shot.png"], "is a file, not a folder"),
+])
+def test_conflicting_paths_rejected(arguments, message, tmp_path, capsys):
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    arguments = [argument.replace("{file}", str(blocker)) for argument in arguments]
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.parse_args(arguments)
+
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_screenshot_folder_created(tmp_path):
+    path = tmp_path / "new" / "deeper" / "shot.png"
+
+    result = subprocess.run([sys.executable, "-m", "game", "--offscreen", "--no-bloom", "--size", "320x180",
+                             "--frames", "2", "--screenshot", str(path)],
+                            capture_output=True, text=True, timeout=90)
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert path.is_file()
+
+
+def test_unwritable_screenshot_explained(tmp_path, capsys, monkeypatch):
+    class FailingApp:
+        def screenshot(self, path):
+            return False
+
+    assert not cli.save_batch_screenshot(FailingApp(), tmp_path / "shot.png")
+
+    assert "could not write the screenshot" in capsys.readouterr().err
