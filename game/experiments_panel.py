@@ -144,9 +144,11 @@ class ExperimentsPanel:
 
     def save_student(self) -> Path | None:
         """Save the student as a timestamped .npz in the results folder and return its path."""
+        problem = self._prepare_folder()
+        if problem is not None:
+            return self._report(f"could not save the student: {problem}", error=True)
         path = self.results_dir / f"{STUDENT_PREFIX}-{timestamp()}.npz"
         try:
-            self.results_dir.mkdir(parents=True, exist_ok=True)
             self.lab.save_student(path)
         except OSError as error:
             return self._report(f"could not save the student: {error}", error=True)
@@ -174,13 +176,26 @@ class ExperimentsPanel:
         """Write the training curves as a timestamped CSV in the results folder."""
         if not self.lab.distiller.history:
             return self._report("no finished epoch yet: train for at least one epoch first", error=True)
+        problem = self._prepare_folder()
+        if problem is not None:
+            return self._report(f"could not export the curves: {problem}", error=True)
         path = self.results_dir / f"{CURVES_PREFIX}-{timestamp()}.csv"
         try:
-            self.results_dir.mkdir(parents=True, exist_ok=True)
             self.lab.export_curves(path)
         except OSError as error:
             return self._report(f"could not export the curves: {error}", error=True)
         return self._report(f"wrote {len(self.lab.distiller.history)} epochs of curves to {path}", path=path)
+
+    def _prepare_folder(self) -> str | None:
+        """Create the results folder if needed; return why it cannot be used, or None."""
+        folder = self.results_dir
+        if folder.exists() and not folder.is_dir():
+            return f"{folder} is a file, not a folder; start the explorer with another --capture-dir"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            return f"cannot create folder {folder} ({error.strerror or error}); choose another --capture-dir"
+        return None
 
     def _report(self, text: str, error: bool = False, path: Path | None = None) -> Path | None:
         """Show the outcome of an action in the panel (opening it) and log it."""

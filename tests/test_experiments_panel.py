@@ -91,6 +91,21 @@ def test_unwritable_results_folder(explorer, panel, tmp_path):
     assert panel.save_student() is None
 
     assert panel.status.startswith("could not save the student")
+    assert "cannot create folder" in panel.status
+    assert "choose another --capture-dir" in panel.status
+    assert "Errno" not in panel.status
+
+
+def test_file_as_results_folder(explorer, panel, tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    panel.results_dir = blocker
+    explorer.set_training(True)
+    explorer.step_frames(20, 1.0 / 10.0)
+
+    assert panel.export_curves() is None
+
+    assert panel.status == f"could not export the curves: {blocker} is a file, not a folder; start the explorer with another --capture-dir"
 
 
 def test_keys_reach_panel_actions(explorer, panel, tmp_path):
