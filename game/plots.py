@@ -37,6 +37,8 @@ TICK_SCALE = 0.22
 TEXT_Y = -0.03
 # NOTE: p3tinydisplay draws every line 1 pixel wide whatever this is set to.
 LINE_THICKNESS = 2.5
+# Depth of each curve in front of the plot (more negative is nearer the camera, so drawn on top).
+CURVE_DEPTHS = {"hard": -0.010, "soft": -0.013, "total": -0.016, "scratch": -0.010, "distilled": -0.013}
 
 SOFT_COLOR = (0.95, 0.45, 0.85, 1.0)
 HARD_COLOR = (0.45, 0.8, 1.0, 1.0)
@@ -247,7 +249,10 @@ class LossPlots:
         if len(epochs) < 2:
             return
         xs, zs = self.to_local(area, x_range, y_range, epochs, values)
-        make_polyline(self.dynamic, xs, zs, color, name=f"{name}-curve", y=-0.01, thickness=LINE_THICKNESS)
+        # Each curve gets its own depth, so where curves cross, the same one is on top in every
+        # run; at one shared depth the winner depended on Panda3D's internal sort order.
+        y = CURVE_DEPTHS.get(name, -0.01)
+        make_polyline(self.dynamic, xs, zs, color, name=f"{name}-curve", y=y, thickness=LINE_THICKNESS)
 
     def draw_teacher_line(self, x_range, y_range, teacher_accuracy: float) -> None:
         x0, _, x1, _ = ACCURACY_AREA

@@ -208,10 +208,6 @@ def test_demo_same_seed_same_frames(teacher, split, tmp_path, monkeypatch):
         base, page = open_base()
         try:
             app = build_app(base, Lab(teacher=teacher, split=split))
-            # NOTE: the loss plots draw every curve at the same depth, so where two curves
-            # cross, the pixel's colour depends on Panda3D's state sort order, which can
-            # change between ShowBase instances. The plots stay hidden here for that reason.
-            app.plots.root.hide()
             out_path = run_demo(app, tmp_path / f"{name}.mp4", DEMO_SECONDS, DEMO_FPS,
                                 keep_frames=True, progress=False)
             app.destroy()
