@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from sim.errors import AssetError
+from sim.options import bounded
 from sim.training import ALPHA_RANGE, DEFAULT_ALPHA, DEFAULT_TEMPERATURE, TEMPERATURE_RANGE
 
 log = logging.getLogger(__name__)
@@ -31,19 +32,6 @@ def window_size(text: str) -> tuple[int, int]:
                 f"invalid size {text!r}: each side must be {MIN_WINDOW_SIDE} to {MAX_WINDOW_SIDE} pixels"
             )
     return width, height
-
-
-def _bounded_float(name: str, low: float, high: float):
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid {name} {text!r}: expected a number") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"invalid {name} {value:g}: choose a value from {low:g} to {high:g}")
-        return value
-
-    return parse
 
 
 def positive_int(text: str) -> int:
@@ -75,11 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     training = parser.add_argument_group("training")
     training.add_argument("--seed", type=int, default=None,
                           help="seed of the student's initial weights and batch order (default 0)")
-    training.add_argument("--temperature", type=_bounded_float("temperature", *TEMPERATURE_RANGE),
+    training.add_argument("--temperature", type=bounded(float, *TEMPERATURE_RANGE, "temperature"),
                           default=None, metavar="TAU",
                           help=f"softmax temperature tau, {TEMPERATURE_RANGE[0]:g} to {TEMPERATURE_RANGE[1]:g} "
                                f"(default {DEFAULT_TEMPERATURE:g})")
-    training.add_argument("--alpha", type=_bounded_float("alpha", *ALPHA_RANGE), default=None,
+    training.add_argument("--alpha", type=bounded(float, *ALPHA_RANGE, "alpha"), default=None,
                           help=f"weight of the soft loss in the total, {ALPHA_RANGE[0]:g} to {ALPHA_RANGE[1]:g} "
                                f"(default {DEFAULT_ALPHA:g})")
     training.add_argument("--autostart", action="store_true", help="start training at once")

@@ -40,6 +40,7 @@ from panda3d.core import CardMaker, ClockObject, NodePath
 
 from game import video
 from game.widgets import SCREEN_FONT_PIXELS_PER_UNIT, load_font, make_text, set_text, set_text_color
+from sim.options import bounded
 
 log = logging.getLogger(__name__)
 
@@ -85,21 +86,8 @@ class RecordingError(RuntimeError):
 # --- command-line options -----------------------------------------------------------------
 
 
-def _bounded(kind, low, high, what: str):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid {what} {text!r}: expected a number") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"invalid {what} {value:g}: choose a value from {low:g} to {high:g}")
-        return value
-
-    return parse
-
-
-parse_fps = _bounded(int, *FPS_RANGE, "frame rate")
-parse_duration = _bounded(float, *DURATION_RANGE_S, "duration")
+parse_fps = bounded(int, *FPS_RANGE, "frame rate")
+parse_duration = bounded(float, *DURATION_RANGE_S, "duration")
 
 
 def add_recording_options(parser: argparse.ArgumentParser) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from sim.data import N_CLASSES, load_split
 from sim.errors import AssetError, SettingError
 from sim.model import TEACHER_PATH, load_teacher
+from sim.options import bounded
 from sim.progress import ProgressBar
 from sim.training import (
     ALPHA_RANGE, DEFAULT_ALPHA, DEFAULT_EPOCHS, DEFAULT_TEMPERATURE, TEMPERATURE_RANGE,
@@ -24,41 +25,15 @@ MAX_EPOCHS = 10_000
 MAX_SEEDS = 1_000
 
 
-def bounded_float(name: str, low: float, high: float):
-    """Return an argparse type that accepts floats in [low, high]."""
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number, got '{text}'") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{name} must be from {low:g} to {high:g}, got {value:g}")
-        return value
-    return parse
-
-
-def bounded_int(name: str, low: int, high: int):
-    """Return an argparse type that accepts integers in [low, high]."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got '{text}'") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{name} must be from {low} to {high}, got {value}")
-        return value
-    return parse
-
-
 def add_training_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--temperature", "-t", type=bounded_float("temperature", *TEMPERATURE_RANGE),
+    parser.add_argument("--temperature", "-t", type=bounded(float, *TEMPERATURE_RANGE, "temperature"),
                         default=DEFAULT_TEMPERATURE,
                         help=f"softmax temperature tau for the soft targets, 1 to 20 (default {DEFAULT_TEMPERATURE:g})")
-    parser.add_argument("--alpha", "-a", type=bounded_float("alpha", *ALPHA_RANGE), default=DEFAULT_ALPHA,
+    parser.add_argument("--alpha", "-a", type=bounded(float, *ALPHA_RANGE, "alpha"), default=DEFAULT_ALPHA,
                         help=f"weight of the soft loss; 1 - alpha weights the hard loss (default {DEFAULT_ALPHA:g})")
-    parser.add_argument("--epochs", "-e", type=bounded_int("epochs", 1, MAX_EPOCHS), default=DEFAULT_EPOCHS,
+    parser.add_argument("--epochs", "-e", type=bounded(int, 1, MAX_EPOCHS, "epochs"), default=DEFAULT_EPOCHS,
                         help=f"training epochs per student (default {DEFAULT_EPOCHS})")
-    parser.add_argument("--omit-class", type=bounded_int("omitted class", 0, N_CLASSES - 1), default=None,
+    parser.add_argument("--omit-class", type=bounded(int, 0, N_CLASSES - 1, "omitted class"), default=None,
                         metavar="C", help="leave digit C out of the student's transfer set")
 
 
@@ -68,14 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     teach = commands.add_parser("train-teacher", help="train the teacher and write its weights")
-    teach.add_argument("--epochs", type=bounded_int("epochs", 1, MAX_EPOCHS), default=None,
+    teach.add_argument("--epochs", type=bounded(int, 1, MAX_EPOCHS, "epochs"), default=None,
                        help="training epochs (default: the shipped teacher's)")
     teach.add_argument("--seed", type=int, default=None, help="random seed (default: the shipped teacher's)")
     teach.add_argument("--output", type=Path, default=TEACHER_PATH, help=f"weights file (default {TEACHER_PATH})")
 
     report = commands.add_parser("report", help="compare scratch and distilled students")
     add_training_options(report)
-    report.add_argument("--seeds", type=bounded_int("seeds", 1, MAX_SEEDS), default=DEFAULT_SEEDS,
+    report.add_argument("--seeds", type=bounded(int, 1, MAX_SEEDS, "seeds"), default=DEFAULT_SEEDS,
                         help=f"number of seeds to average over (default {DEFAULT_SEEDS})")
     report.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 

@@ -58,12 +58,13 @@ def test_report_omit_class(capsys):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["report", "--temperature", "0.5"], "temperature must be from 1 to 20"),
-    (["report", "--temperature", "hot"], "temperature must be a number"),
-    (["report", "--alpha", "1.5"], "alpha must be from 0 to 1"),
-    (["report", "--epochs", "0"], "epochs must be from 1"),
-    (["report", "--seeds", "-2"], "seeds must be from 1"),
-    (["report", "--omit-class", "10"], "omitted class must be from 0 to 9"),
+    (["report", "--temperature", "0.5"], "invalid temperature 0.5: choose a value from 1 to 20"),
+    (["report", "--temperature", "hot"], "invalid temperature 'hot': expected a number"),
+    (["report", "--alpha", "1.5"], "invalid alpha 1.5: choose a value from 0 to 1"),
+    (["report", "--epochs", "0"], "invalid epochs 0: choose a value from 1"),
+    (["report", "--epochs", "2.5"], "invalid epochs '2.5': expected a whole number"),
+    (["report", "--seeds", "-2"], "invalid seeds -2: choose a value from 1"),
+    (["report", "--omit-class", "10"], "invalid omitted class 10: choose a value from 0 to 9"),
 ])
 def test_bad_options_get_argparse_errors(capsys, args, message):
     with pytest.raises(SystemExit) as exit_info:
