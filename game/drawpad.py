@@ -31,6 +31,7 @@ import numpy as np
 from panda3d.core import NodePath, Point3, TextFont
 
 from game.widgets import (
+    add_backing,
     SCREEN_FONT_PIXELS_PER_UNIT,
     LineBatch,
     QuadBatch,
@@ -99,11 +100,7 @@ class DrawPad:
 
     def build(self) -> None:
         x0, z0, x1, z1 = BOX
-        line = 0.004
-        frame = QuadBatch(self.root, 5, "pad-backing")
-        frame.set_rects([x0, x0, x0, x1 - line, x0], [z0, z1 - line, z0, z0, z0],
-                        [x1, x1, x0 + line, x1, x1], [z1, z1, z1, z1, z0 + line])
-        frame.set_colors(np.array([BACKING_COLOR] + [BORDER_COLOR] * 4))
+        add_backing(self.root, BOX, "pad-backing", BACKING_COLOR, BORDER_COLOR)
         make_text(self.root, "Draw a digit", self.font, pos=(x0 + 0.03, z1 - 0.06), scale=TITLE_SCALE,
                   color=TITLE_COLOR, name="pad-title")
         make_text(self.root, "left drag: paint    right drag: erase", self.font, pos=(x0 + 0.03, z1 - 0.105),

@@ -21,9 +21,9 @@ import numpy as np
 from panda3d.core import NodePath, TextFont, TextureStage
 
 from game.widgets import (
+    add_backing,
     SCREEN_FONT_PIXELS_PER_UNIT,
     LineBatch,
-    QuadBatch,
     load_font,
     make_text,
     screen_root,
@@ -109,11 +109,7 @@ class DarkKnowledgeMap:
 
     def build_frame(self) -> None:
         x0, z0, x1, z1 = BOX
-        line = 0.004
-        frame = QuadBatch(self.root, 5, "heatmap-backing")
-        frame.set_rects([x0, x0, x0, x1 - line, x0], [z0, z1 - line, z0, z0, z0],
-                        [x1, x1, x0 + line, x1, x1], [z1, z1, z1, z1, z0 + line])
-        frame.set_colors(np.array([BACKING_COLOR] + [BORDER_COLOR] * 4))
+        add_backing(self.root, BOX, "heatmap-backing", BACKING_COLOR, BORDER_COLOR)
 
         self.title = make_text(self.root, "", self.font, pos=(x0 + 0.03, z1 - 0.07), scale=TITLE_SCALE,
                                color=TITLE_COLOR, name="heatmap-title")

@@ -23,6 +23,7 @@ import numpy as np
 from panda3d.core import NodePath, TextFont
 
 from game.widgets import (
+    add_backing,
     SCREEN_FONT_PIXELS_PER_UNIT,
     QuadBatch,
     bake_text,
@@ -73,21 +74,6 @@ STUDENT_COLOR = (0.25, 0.78, 1.0, 1.0)
 BAR_BACK_COLOR = (0.16, 0.18, 0.26, 1.0)
 
 
-def add_backing(parent: NodePath, box, name: str) -> QuadBatch:
-    """Draw a dark semi-transparent frame with a thin border over box = (x0, z0, x1, z1)."""
-    x0, z0, x1, z1 = box
-    line = 0.004
-    frame = QuadBatch(parent, 5, name)
-    frame.set_rects(
-        [x0, x0, x0, x1 - line, x0],
-        [z0, z1 - line, z0, z0, z0],
-        [x1, x1, x0 + line, x1, x1],
-        [z1, z1, z1, z1, z0 + line],
-    )
-    frame.set_colors(np.array([BACKING_COLOR] + [BORDER_COLOR] * 4))
-    return frame
-
-
 def pick_verdict_indices(lab: Lab, count: int = VERDICT_ROWS) -> list[int]:
     """Choose `count` held-out digits with different labels where possible.
 
@@ -129,7 +115,7 @@ class VerdictPanel:
         self.verdicts: list[SampleVerdict] = []
         self.clock = VERDICT_REFRESH_S
 
-        add_backing(self.root, VERDICT_BOX, "verdict-backing")
+        add_backing(self.root, VERDICT_BOX, "verdict-backing", BACKING_COLOR, BORDER_COLOR)
         x0, z0, x1, z1 = VERDICT_BOX
         make_text(self.root, "Held-out digits", self.font, pos=(x0 + 0.025, z1 - 0.06), scale=TITLE_SCALE,
                   color=TITLE_COLOR, name="verdict-title")
@@ -212,7 +198,7 @@ class AccuracyPanel:
         self.clock = 0.0
         self.summary = None
 
-        add_backing(self.root, ACCURACY_BOX, "accuracy-backing")
+        add_backing(self.root, ACCURACY_BOX, "accuracy-backing", BACKING_COLOR, BORDER_COLOR)
         x0, z0, x1, z1 = ACCURACY_BOX
         left = x0 + 0.03
         self.title = make_text(self.root, "Held-out accuracy", self.font, pos=(left, z1 - 0.07),

@@ -30,7 +30,7 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from panda3d.core import LineSegs, NodePath, TextNode
+from panda3d.core import LineSegs, NodePath
 
 from game.camera import View
 from game.panels import ACCURACY_BOX, VERDICT_BOX

@@ -359,3 +359,18 @@ def textured_card(parent: NodePath, texture: Texture, x0: float, z0: float, x1: 
     card = parent.attachNewNode(maker.generate())
     card.setTexture(texture)
     return card
+
+
+def add_backing(parent: NodePath, box, name: str, color, border_color) -> QuadBatch:
+    """Draw a filled frame with a thin border over box = (x0, z0, x1, z1); one Geom."""
+    x0, z0, x1, z1 = box
+    line = 0.004
+    frame = QuadBatch(parent, 5, name)
+    frame.set_rects(
+        [x0, x0, x0, x1 - line, x0],
+        [z0, z1 - line, z0, z0, z0],
+        [x1, x1, x0 + line, x1, x1],
+        [z1, z1, z1, z1, z0 + line],
+    )
+    frame.set_colors(np.array([color] + [border_color] * 4))
+    return frame
