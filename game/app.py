@@ -58,7 +58,12 @@ TEACHER_Z, STUDENT_Z = 5.0, -5.0
 NETWORK_X = (-10.0, 3.0)
 INPUT_CARD_CENTER = (-15.5, 0.0, 0.0)
 CHARTS_CENTER = (12.5, 0.0, 0.0)
-PLOTS_CENTER = (12.5, 0.0, -8.2)
+# The charts and plots turn by this heading (degrees) to face the overview camera, and are
+# scaled up so their readouts stay legible there.
+OUTPUTS_HEADING = 20.0
+OUTPUTS_SCALE = 1.3
+# The plots hang this far below the charts' centre, in the charts' unscaled units.
+PLOTS_DROP = 8.5
 TEACHER_TINT = (1.0, 0.72, 0.32)
 STUDENT_TINT = (0.35, 0.85, 1.0)
 LENS_FOV = 50.0
@@ -67,10 +72,10 @@ MULTISAMPLES = 4
 LENS_NEAR_FAR = (0.5, 500.0)
 
 CAMERA_PRESETS = {
-    "overview": View(focus=(-0.6, 0.0, -1.0), heading=-16.0, pitch=-14.0, distance=63.0),
+    "overview": View(focus=(3.0, 0.4, -5.5), heading=20.0, pitch=-8.0, distance=67.5),
     "teacher": View(focus=(-3.0, 0.0, 4.6), heading=-30.0, pitch=-12.0, distance=27.0),
     "student": View(focus=(-4.0, 0.0, -5.4), heading=-20.0, pitch=-10.0, distance=27.0),
-    "outputs": View(focus=(12.5, 0.0, -3.1), heading=0.0, pitch=0.0, distance=33.0),
+    "outputs": View(focus=(19.2, 2.4, -5.3), heading=20.0, pitch=-2.0, distance=52.0),
 }
 
 # Right-column panels are laid out for a 16:9 window and hang from the right edge.
@@ -217,9 +222,12 @@ class ExplorerApp:
                                     font)
 
         self.charts = OutputCharts(world, self.lab, font)
-        self.charts.root.setPos(*CHARTS_CENTER)
         self.plots = LossPlots(world, self.lab, font)
-        self.plots.root.setPos(*PLOTS_CENTER)
+        x, y, z = CHARTS_CENTER
+        for part, center in ((self.charts, CHARTS_CENTER), (self.plots, (x, y, z - PLOTS_DROP * OUTPUTS_SCALE))):
+            part.root.setPos(*center)
+            part.root.setH(OUTPUTS_HEADING)
+            part.root.setScale(OUTPUTS_SCALE)
 
         self.sparks = Sparks(world, glow)
         self.pulse = InputPulse([self.teacher_view, self.student_view], self.sparks,

@@ -28,20 +28,21 @@ BAR_MAX_HEIGHT = 5.2                # height of a bar at probability 1
 BAR_WIDTH = 0.32
 GHOST_WIDTH = 0.42
 GHOST_LINE = 0.045
-TITLE_Z = 4.45
+TITLE_Z = 4.4
 CLASS_LABEL_Z = -2.28
-LEGEND_Z = -2.95
-KL_Z = -3.6
-GAUGE_Z = (-4.28, -3.96)
-GAUGE_X = (-3.2, 3.2)
-AGREE_Z = -4.85
+LEGEND_Z = -2.82
+KL_Z = -3.52
+GAUGE_Z = (-4.3, -3.92)
+GAUGE_X = (-2.9, 2.9)
+AGREE_Z = -4.8
 TEXT_Y = -0.03                      # text and outlines sit slightly in front of the bars
 BACKING_BOX = (-6.0, -5.0, 6.0, 5.0)
 
-TITLE_SCALE = 0.55
-LABEL_SCALE = 0.42
-SMALL_SCALE = 0.28
-READOUT_SCALE = 0.4
+# Sized to stay legible in the overview, where a local unit spans about 25 pixels at 1280x720.
+TITLE_SCALE = 0.6
+LABEL_SCALE = 0.44
+SMALL_SCALE = 0.34
+READOUT_SCALE = 0.5
 
 # Each frame, bars close a fraction 1 - exp(-APPROACH_RATE * dt) of the gap to their target.
 APPROACH_RATE = 8.0
@@ -55,7 +56,7 @@ AXIS_COLOR = (0.7, 0.75, 0.85, 0.9)
 LABEL_COLOR = (0.85, 0.88, 0.95, 1.0)
 MUTED_COLOR = (0.6, 0.65, 0.75, 1.0)
 TRUE_LABEL_COLOR = (1.0, 0.84, 0.25, 1.0)
-BACKING_COLOR = (0.05, 0.07, 0.12, 0.72)
+BACKING_COLOR = (0.05, 0.07, 0.12, 0.86)
 GAUGE_BACK_COLOR = (0.16, 0.18, 0.26, 1.0)
 AGREE_COLOR = (0.45, 0.9, 0.45, 1.0)
 DIFFER_COLOR = (1.0, 0.42, 0.38, 1.0)
@@ -271,14 +272,14 @@ class OutputCharts:
         set_text(self.legend, f"solid bars: {tau}      outlines: {self.tau} = 1      {label_note}")
 
         bar = symbol(self.font, "‖", "||")
-        set_text(self.kl_text, f"KL(teacher {bar} student) at {tau}:  {snapshot.kl:.3f} nats")
+        set_text(self.kl_text, f"KL(teacher {bar} student) at {tau}: {snapshot.kl:.3f} nats")
         set_text(self.match_text, f"{snapshot.match * 100:.0f} %")
         if snapshot.top1_agree:
             set_text(self.agree_text, f"top-1 classes agree: both pick {snapshot.teacher_top1}")
             set_text_color(self.agree_text, AGREE_COLOR)
         else:
-            set_text(self.agree_text, f"top-1 classes differ: teacher picks {snapshot.teacher_top1}, "
-                                      f"student picks {snapshot.student_top1}")
+            set_text(self.agree_text, f"top-1 classes differ: teacher {snapshot.teacher_top1}, "
+                                      f"student {snapshot.student_top1}")
             set_text_color(self.agree_text, DIFFER_COLOR)
 
     def destroy(self) -> None:

@@ -1,7 +1,7 @@
 """In-world line plots of the distillation losses and the held-out accuracy over epochs.
 
 Construct with `LossPlots(parent, lab, font=None)` and call `update(dt)` every frame and
-`destroy()` when done. Both plots lie in the local XZ plane inside a box 12 wide and 5 high
+`destroy()` when done. Both plots lie in the local XZ plane inside a box 12 wide and 5.8 high
 centred on the origin and facing -Y, so they read upright to a camera looking along +Y. Parent
 it under render and move or scale `plots.root` to place it.
 
@@ -17,23 +17,30 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from panda3d.core import NodePath, TextFont
+from panda3d.core import NodePath, TextFont, TextNode
 
 from game.widgets import LineBatch, QuadBatch, bake_text, load_font, make_polyline, make_text, set_text, symbol
 from sim.lab import Lab
 
-# Plot areas (x0, z0, x1, z1) in local units. The whole figure fits 12 x 5 around the origin.
-LOSS_AREA = (-5.25, -1.6, 0.35, 1.4)
-ACCURACY_AREA = (1.75, -1.6, 5.0, 1.4)
-BACKING_BOX = (-6.0, -2.5, 6.0, 2.5)
-TITLE_Z = 2.05
-LEGEND_Z = 1.6
+# Plot areas (x0, z0, x1, z1) in local units. The whole figure fits 12 x 5.8 around the origin.
+LOSS_AREA = (-5.2, -1.75, 0.35, 1.6)
+ACCURACY_AREA = (1.8, -1.75, 4.75, 1.6)
+BACKING_BOX = (-6.0, -2.9, 6.0, 2.9)
+TITLE_Z = 2.4
+# Baseline of the race-gap readout, between the accuracy plot's title and its area.
+GAP_Z = 1.88
+# Legend rows start this far below the top (loss) or above the bottom (accuracy) of a plot,
+# where the falling loss curves and the rising accuracy curves leave room.
+LEGEND_INSET = 0.32
+LEGEND_ROW = 0.36
 TICK_LABEL_GAP = 0.12
 MAX_TICKS = 5
 
-TITLE_SCALE = 0.34
-LEGEND_SCALE = 0.24
-TICK_SCALE = 0.22
+# Sized to stay legible in the overview, where a local unit spans about 25 pixels at 1280x720.
+TITLE_SCALE = 0.42
+LEGEND_SCALE = 0.3
+TICK_SCALE = 0.28
+GAP_SCALE = 0.36
 TEXT_Y = -0.03
 # NOTE: p3tinydisplay draws every line 1 pixel wide whatever this is set to.
 LINE_THICKNESS = 2.5
@@ -44,13 +51,14 @@ SOFT_COLOR = (0.95, 0.45, 0.85, 1.0)
 HARD_COLOR = (0.45, 0.8, 1.0, 1.0)
 TOTAL_COLOR = (1.0, 0.92, 0.4, 1.0)
 DISTILLED_COLOR = (0.25, 0.78, 1.0, 1.0)
-SCRATCH_COLOR = (0.75, 0.75, 0.8, 1.0)
+# Scratch: a warm green, far in hue from the distilled student's blue and the teacher's orange.
+SCRATCH_COLOR = (0.55, 0.95, 0.35, 1.0)
 TEACHER_COLOR = (1.0, 0.6, 0.18, 0.8)
 AXIS_COLOR = (0.6, 0.65, 0.78, 1.0)
 GRID_COLOR = (0.16, 0.19, 0.27, 1.0)
 TITLE_COLOR = (0.92, 0.94, 1.0, 1.0)
 MUTED_COLOR = (0.6, 0.65, 0.75, 1.0)
-BACKING_COLOR = (0.05, 0.07, 0.12, 0.72)
+BACKING_COLOR = (0.05, 0.07, 0.12, 0.86)
 GAP_POSITIVE_COLOR = (0.45, 0.9, 0.45, 1.0)
 GAP_NEGATIVE_COLOR = (1.0, 0.45, 0.4, 1.0)
 
@@ -131,31 +139,39 @@ class LossPlots:
             make_text(self.root, "epoch", self.font, pos=(area[2], area[1] - 0.78), scale=TICK_SCALE,
                       color=MUTED_COLOR, align="right", y=TEXT_Y, name="epoch-label")
 
-        self.loss_legend = self.add_legend(LOSS_AREA[0], [
+        entries = [
             (f"soft: KL{self.times}{self.tau}²", SOFT_COLOR),
             ("hard: cross-entropy", HARD_COLOR),
             ("total", TOTAL_COLOR),
-        ])
-        self.gap_text = make_text(self.root, "", self.font, pos=(ACCURACY_AREA[0], ACCURACY_AREA[1] - 0.78),
-                                  scale=TICK_SCALE, y=TEXT_Y, name="race-gap")
+        ]
+        widest = max(self.text_width(label, LEGEND_SCALE) for label, _ in entries)
+        _, _, x1, z1 = LOSS_AREA
+        self.loss_legend = self.add_legend(self.root, entries, x1 - widest - 0.55, z1 - LEGEND_INSET - 0.1)
+        self.gap_text = make_text(self.root, "", self.font, pos=(ACCURACY_AREA[0], GAP_Z),
+                                  scale=GAP_SCALE, y=TEXT_Y, name="race-gap")
         self.epoch_text = make_text(self.root, "", self.font, pos=(LOSS_AREA[2], TITLE_Z), scale=LEGEND_SCALE,
                                     color=MUTED_COLOR, align="right", y=TEXT_Y, name="epoch-count")
         bake_text(self.root, keep=[self.gap_text, self.epoch_text], draw_after_transparent=True)
 
-    def add_legend(self, x: float, entries) -> list[NodePath]:
-        """Draw a row of (label, colour) legend entries with a short line swatch each."""
-        swatches = LineBatch(self.root, len(entries), "legend-swatches", thickness=LINE_THICKNESS)
-        starts, ends, colors, texts = [], [], [], []
-        for label, color in entries:
-            starts.append((x, LEGEND_Z + 0.08))
-            ends.append((x + 0.35, LEGEND_Z + 0.08))
-            colors.append(color)
-            text = make_text(self.root, label, self.font, pos=(x + 0.45, LEGEND_Z), scale=LEGEND_SCALE,
-                             color=MUTED_COLOR, y=TEXT_Y, name="legend")
-            texts.append(text)
-            x += 0.45 + text.node().getWidth() * LEGEND_SCALE + 0.35
+    def text_width(self, text: str, scale: float) -> float:
+        """Return the width of `text` at `scale` in this font, in local units."""
+        probe = TextNode("width-probe")
+        probe.setFont(self.font)
+        probe.setText(text)
+        return probe.getWidth() * scale
+
+    def add_legend(self, parent: NodePath, entries, x: float, top_z: float) -> list[NodePath]:
+        """Draw (label, colour) legend entries in rows downward from top_z, each with a line swatch."""
+        swatches = LineBatch(parent, len(entries), "legend-swatches", thickness=LINE_THICKNESS)
+        starts, ends, texts = [], [], []
+        for row, (label, color) in enumerate(entries):
+            z = top_z - row * LEGEND_ROW
+            starts.append((x, z + 0.09))
+            ends.append((x + 0.4, z + 0.09))
+            texts.append(make_text(parent, label, self.font, pos=(x + 0.55, z), scale=LEGEND_SCALE,
+                                   color=color, y=TEXT_Y, name="legend"))
         swatches.set_segments(starts, ends)
-        swatches.set_colors(np.array(colors))
+        swatches.set_colors(np.array([color for _, color in entries]))
         return texts
 
     # --- drawing --------------------------------------------------------------------------
@@ -264,22 +280,13 @@ class LossPlots:
                   color=TEACHER_COLOR, y=TEXT_Y, name="teacher-label")
 
     def draw_accuracy_legend(self, race: bool) -> None:
-        """List the curves top to bottom near the plot's bottom edge, which rising curves leave empty."""
+        """List the curves near the plot's bottom edge, which rising curves leave empty."""
         entries = [("distilled student", DISTILLED_COLOR)]
         if race:
-            entries.append(("scratch: hard labels only", SCRATCH_COLOR))
-        x0, z0, x1, _ = ACCURACY_AREA
-        x = x0 + 0.35
-        swatches = LineBatch(self.dynamic, len(entries), "accuracy-legend", thickness=LINE_THICKNESS)
-        starts, ends = [], []
-        for row, (label, _) in enumerate(entries):
-            z = z0 + 0.2 + 0.3 * (len(entries) - 1 - row)
-            starts.append((x, z + 0.07))
-            ends.append((x + 0.3, z + 0.07))
-            make_text(self.dynamic, label, self.font, pos=(x + 0.4, z), scale=TICK_SCALE,
-                      color=MUTED_COLOR, y=TEXT_Y, name="legend")
-        swatches.set_segments(starts, ends)
-        swatches.set_colors(np.array([color for _, color in entries]))
+            entries.append(("scratch: labels only", SCRATCH_COLOR))
+        x0, z0, _, _ = ACCURACY_AREA
+        top_z = z0 + LEGEND_INSET + LEGEND_ROW * (len(entries) - 1)
+        self.accuracy_legend = self.add_legend(self.dynamic, entries, x0 + 0.3, top_z)
 
     def write_gap(self) -> None:
         gap = self.lab.race_gap()

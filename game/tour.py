@@ -95,7 +95,7 @@ TOUR_SAMPLE = 116
 TEACHER_CLOSE_UP = View(focus=(-2.5, 0.0, 5.5), heading=-20.0, pitch=-12.0, distance=30.0)
 STUDENT_CLOSE_UP = View(focus=(-3.5, 0.0, -5.0), heading=-22.0, pitch=-4.0, distance=24.0)
 # The output charts alone, low enough that the banner clears their titles.
-CHARTS_CLOSE_UP = View(focus=(12.5, 0.0, 0.8), heading=-6.0, pitch=-3.0, distance=29.0)
+CHARTS_CLOSE_UP = View(focus=(12.5, 0.0, 1.0), heading=20.0, pitch=-3.0, distance=38.0)
 
 TOUR: tuple[Step, ...] = (
     Step(4.0, "Knowledge distillation",
