@@ -64,6 +64,9 @@ OUTPUTS_HEADING = 20.0
 OUTPUTS_SCALE = 1.3
 # The plots hang this far below the charts' centre, in the charts' unscaled units.
 PLOTS_DROP = 8.5
+# The student's 16 hidden neurons sit this far apart (world units), over twice the usual
+# spacing, so its 4 x 4 grid does not merge into one glow.
+STUDENT_HIDDEN_SPACING = 1.0
 TEACHER_TINT = (1.0, 0.72, 0.32)
 STUDENT_TINT = (0.35, 0.85, 1.0)
 LENS_FOV = 50.0
@@ -73,8 +76,8 @@ LENS_NEAR_FAR = (0.5, 500.0)
 
 CAMERA_PRESETS = {
     "overview": View(focus=(3.0, 0.4, -5.5), heading=20.0, pitch=-8.0, distance=67.5),
-    "teacher": View(focus=(-3.0, 0.0, 4.6), heading=-30.0, pitch=-12.0, distance=27.0),
-    "student": View(focus=(-4.0, 0.0, -5.4), heading=-20.0, pitch=-10.0, distance=27.0),
+    "teacher": View(focus=(-3.3, -0.2, 4.0), heading=15.0, pitch=-10.0, distance=25.5),
+    "student": View(focus=(-4.4, -0.2, -6.2), heading=-50.0, pitch=-14.0, distance=25.0),
     "outputs": View(focus=(19.2, 2.4, -5.3), heading=20.0, pitch=-2.0, distance=52.0),
 }
 
@@ -208,7 +211,8 @@ class ExplorerApp:
         self.teacher_view = NetworkView(world, "teacher", self.lab.teacher.sizes, *NETWORK_X, TEACHER_Z,
                                         TEACHER_TINT, glow, bloom, font)
         self.student_view = NetworkView(world, "student", self.lab.student.sizes, *NETWORK_X, STUDENT_Z,
-                                        STUDENT_TINT, glow, bloom, font, neuron_scale=1.15)
+                                        STUDENT_TINT, glow, bloom, font, neuron_scale=1.15,
+                                        hidden_spacing=STUDENT_HIDDEN_SPACING)
         middle = (NETWORK_X[0] + NETWORK_X[1]) / 2
         self.teacher_view.add_title(f"Teacher   {self.lab.teacher.param_count:,} parameters",
                                     (middle, 0.0, self.teacher_view.top + 1.3), font)

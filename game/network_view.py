@@ -131,13 +131,14 @@ class NetworkView:
     """One MLP drawn as layers of glowing neurons joined by weight-coloured edges.
 
     `sizes` are the layer widths, input first. Layers are spread evenly from x_start to x_end
-    at height z_center. Call set_weights() after the weights change, set_activations() after
-    the input changes and update(dt) once per frame.
+    at height z_center, with neurons `hidden_spacing` apart in the hidden layers. Call
+    set_weights() after the weights change, set_activations() after the input changes and
+    update(dt) once per frame.
     """
 
     def __init__(self, parent: NodePath, name: str, sizes, x_start: float, x_end: float,
                  z_center: float, tint, glow: Texture, bloom: bool = False, font=None,
-                 neuron_scale: float = 1.0):
+                 neuron_scale: float = 1.0, hidden_spacing: float = NEURON_SPACING):
         self.name = name
         self.sizes = tuple(int(n) for n in sizes)
         self.tint = np.asarray(tint, dtype=np.float32)
@@ -147,8 +148,12 @@ class NetworkView:
 
         depth = len(self.sizes) - 1
         self.layer_x = np.linspace(x_start, x_end, len(self.sizes)).astype(np.float32)
+        # Hidden layers may spread wider than the input and output layers, so that a small
+        # layer's grid stays apart when its glowing neurons are seen at an angle.
+        spacings = [NEURON_SPACING] + [hidden_spacing] * (len(self.sizes) - 2) + [NEURON_SPACING]
         self.layer_positions = [
-            layer_positions(width, x, z_center) for width, x in zip(self.sizes, self.layer_x)
+            layer_positions(width, x, z_center, spacing)
+            for width, x, spacing in zip(self.sizes, self.layer_x, spacings)
         ]
         self.positions = np.concatenate(self.layer_positions)
         self.layer_starts = np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
