@@ -11,7 +11,7 @@ import logging
 
 import numpy as np
 from direct.filter.CommonFilters import CommonFilters
-from panda3d.core import AmbientLight, AntialiasAttrib, DirectionalLight, Vec4
+from panda3d.core import AmbientLight, AntialiasAttrib, DirectionalLight, GeomCacheManager, Vec4
 
 from game.geometry import BulkGeom, glow_texture, make_additive, premultiplied_rgba8
 from game.widgets import load_font
@@ -41,11 +41,17 @@ FLOOR_EXTENT_Y = (-18.0, 30.0)
 FLOOR_STEP = 2.0
 FLOOR_COLOR = (0.3, 0.42, 0.8, 0.4)
 
+# Panda3D caches a renderer-ready ("munged") copy of each Geom, and every rewrite of a dynamic
+# Geom adds an entry. At the default of 5,000 entries the stale copies grew the explorer by
+# about 0.14 MB a frame for minutes. 256 entries still hold every Geom it draws (about 150).
+GEOM_CACHE_ENTRIES = 256
+
 class Scene:
     """Everything around the networks: clear colour, lights, floor, font, glow sprite, bloom."""
 
     def __init__(self, base, bloom: bool = True, multisamples: int = 0):
         self.base = base
+        GeomCacheManager.getGlobalPtr().setMaxSize(GEOM_CACHE_ENTRIES)
         self.root = base.render.attachNewNode("kd-world")
         base.win.setClearColor(Vec4(*BACKGROUND_COLOR))
         self._add_lights()
