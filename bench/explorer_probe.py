@@ -144,6 +144,8 @@ def milliseconds(samples) -> float:
 
 
 def run_frame_cpu(args) -> dict:
+    # The explorer picks its offscreen renderer itself (p3headlessgl, else p3tinydisplay),
+    # so the software renderer requested here is only the last fallback.
     configure_panda(software=True, extra="window-type offscreen\n")
     app = build_explorer(args.teacher, window_size(args.size), offscreen=True, bloom=False)
     timer = PhaseTimer()

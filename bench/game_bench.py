@@ -34,7 +34,7 @@ def run_probe(mode: str, *options: str, display: bool = False, env: dict | None 
     """Run one probe in a subprocess and return the JSON object it prints last.
 
     With `display`, the probe runs under xvfb-run and draws with OpenGL (Mesa). Without it, the
-    DISPLAY variable is removed, so Panda3D falls back to its software renderer.
+    DISPLAY variable is removed, so the explorer uses its offscreen renderer.
     """
     command = [sys.executable, "-m", "bench.explorer_probe", mode, *options]
     environment = dict(os.environ if env is None else env)
@@ -99,8 +99,8 @@ def bench_frame_cpu(quick: bool, frames: int | None = None, warmup: int = 30, si
 def bench_draw_calls(quick: bool, display: bool | None = None) -> dict:
     """Count primitive batches per frame with PStats, default and 100k-edge teachers, bloom on.
 
-    `display` picks OpenGL under xvfb-run (True) or the software renderer (False); by default,
-    OpenGL when xvfb-run is installed.
+    `display` picks a window under xvfb-run (True) or the explorer's offscreen renderer (False);
+    by default, a window when xvfb-run is installed.
     """
     display = xvfb_prefix() is not None if display is None else display
     report = {}
@@ -113,8 +113,8 @@ def bench_draw_calls(quick: bool, display: bool | None = None) -> dict:
         report["draw_calls_bloom"] = result["bloom"]
         report["draw_calls_renderer"] = result["renderer"]
     if not display:
-        report["note_draw_calls"] = ("counted on the software renderer, which has no bloom and "
-                                     "counts fewer batches than OpenGL; " + NO_XVFB_NOTE + " with OpenGL")
+        report["note_draw_calls"] = ("counted offscreen, where the explorer draws without bloom; "
+                                     + NO_XVFB_NOTE + " in a window with bloom")
     return report
 
 

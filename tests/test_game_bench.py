@@ -41,7 +41,7 @@ def test_frame_cpu_reports_phases():
     assert report["frame_cpu_ratio_100k_vs_default"] > 0
 
 
-def test_draw_calls_counted_in_software():
+def test_draw_calls_counted_offscreen():
     report = game_bench.bench_draw_calls(quick=True, display=False)
 
     assert report["draw_calls_default"] > 0
