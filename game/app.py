@@ -275,11 +275,13 @@ class ExplorerApp:
             accept(key, self.next_sample)
         for key in ("b", "[", "page_up"):
             accept(key, self.previous_sample)
-        for key in ("-", "="):
-            accept(key, self.nudge_temperature, [1.0 if key == "=" else -1.0])
+        accept("-", self.nudge_temperature, [-1.0])
+        # "+" is shift and "=" on most layouts, which Panda3D may report either way.
+        for key in ("=", "+", "shift-="):
+            accept(key, self.nudge_temperature, [1.0])
         accept("h", self.toggle_help)
         accept("f1", self.toggle_help)
-        accept("g", lambda: self.set_race(not self.lab.race_enabled))
+        accept("g", self.toggle_race)
         accept("escape", self.close_overlays)
         # Clicks reach the pad through the camera's click filter; releases come here.
         accept("mouse1-up", self.drawpad.on_mouse_up)
@@ -446,7 +448,14 @@ class ExplorerApp:
         """Start or stop the race; starting it resets the student so both start level."""
         self.lab.set_race(enabled)
         self.refresh_student()
+        self.accuracy_panel.refresh()
         self.controls.refresh()
+
+    def toggle_race(self) -> None:
+        """Start or stop the race from its key, unless the help covers the screen."""
+        if self.help.shown:
+            return
+        self.set_race(not self.lab.race_enabled)
 
     def set_sample(self, index: int) -> None:
         self.lab.set_sample(index)
@@ -471,8 +480,9 @@ class ExplorerApp:
         return overlay is not None and overlay.visible
 
     def toggle_overlay(self, name: str) -> None:
+        """Show or hide overlay `name`; while the help is shown, nothing opens under it."""
         overlay = self.overlays.get(name)
-        if overlay is None:
+        if overlay is None or (self.help.shown and not overlay.visible):
             return
         overlay.toggle()
         if name == "drawpad" and not overlay.visible and self.lab.custom_image is not None:

@@ -22,6 +22,11 @@ TEXT_SCALE = 0.031
 TEXT_COLOR = (0.86, 0.9, 0.98, 1.0)
 HEADING_COLOR = (0.45, 0.65, 1.0, 1.0)
 MUTED_COLOR = (0.6, 0.66, 0.8, 1.0)
+# Each column (key and meaning) is this wide; rows step down by ROW_STEP, plus WRAP_STEP for
+# each extra line of a wrapped meaning. All in aspect2d units.
+COLUMN_WIDTH = 1.25
+ROW_STEP = 0.047
+WRAP_STEP = 0.036
 
 CAPTION_Z = -0.865
 CAPTION_BOX = (-1.1, 1.1, -0.98, -0.82)
@@ -42,13 +47,13 @@ CONTROLS = (
     ("Home", "back to the overview"),
     ("Space", "train / pause"),
     ("R", "reset the student to its untrained weights"),
-    ("N / B,  ] / [,  Page Down / Up", "next / previous held-out digit"),
-    ("-  /  =", "temperature down / up by 1"),
-    ("G", "race a student trained from scratch (hard labels only)"),
+    ("N / B,  ] / [,  PgDn / PgUp", "next / previous held-out digit"),
+    ("-  /  =  or  +", "temperature down / up by 1"),
+    ("G", "race a scratch student (hard labels only)"),
     ("M", "dark-knowledge map"),
     ("C", "draw your own digit"),
     ("X", "experiments: leave a digit out, save, load"),
-    ("Ctrl+S  /  Ctrl+O", "save the student / load the latest saved"),
+    ("Ctrl+S  /  Ctrl+O", "save the student / load the latest"),
     ("Ctrl+E", "export the training curves as CSV"),
     ("H  or  F1", "this help"),
     ("Esc", "close the help and the overlays"),
@@ -57,23 +62,40 @@ CONTROLS = (
 )
 
 
+def sliders(tau: str, alpha: str) -> tuple[tuple[str, str], ...]:
+    return (
+        ("Speed slider", "training speed, in epochs per second"),
+        (f"Temperature {tau} slider", "softens both outputs; 1 is the plain softmax"),
+        (f"Soft-target weight {alpha}", f"share of the soft loss: {alpha} = 1 uses only the teacher"),
+    )
+
+
 def legend(tau: str) -> tuple[tuple[str, str], ...]:
     return (
-        ("Left card", "the input: one held-out 8x8 digit, fed to both networks"),
-        ("Top network", "the teacher, 64-128-128-64-10, trained and frozen"),
-        ("Bottom network", "the student, 64-16-10, learning from the teacher"),
-        ("Glowing dots", "neurons; brightness and size follow the activation for this digit, "
-                         "scaled per layer"),
-        ("Output column", f"one dot per class 0-9, glowing with its probability at {tau}"),
-        ("Orange lines", "positive weights; brighter means larger"),
-        ("Blue lines", "negative weights"),
-        ("White-hot lines", "connections carrying this digit's signal (weight x activation)"),
-        ("Travelling sparks", "a new input passing layer by layer to the output charts"),
-        ("Sparks between outputs", "while training: the teacher's soft targets flowing to the "
-                                   "student; denser when the soft loss is high"),
+        ("Left card", "the input: one held-out 8x8 digit"),
+        ("Top network", "the teacher, 64-128-128-64-10, frozen"),
+        ("Bottom network", "the student, 64-16-10, in training"),
+        ("Glowing dots", "neurons; brighter for a larger activation"),
+        ("Output column", f"one dot per class, lit by its p at {tau}"),
+        ("Orange / blue lines", "positive / negative weights"),
+        ("White-hot lines", "edges carrying this digit's signal"),
+        ("Travelling sparks", "a new input passing layer by layer"),
+        ("Sparks between outputs", "soft targets flowing while training"),
         ("Solid bars", f"output probabilities at the chosen {tau}"),
-        ("Bar outlines", f"the same outputs at {tau} = 1, for comparison"),
+        ("Bar outlines", f"the same outputs at {tau} = 1"),
         ("Gold class label", "the digit's true class"),
+    )
+
+
+def readouts(tau: str) -> tuple[tuple[str, str], ...]:
+    return (
+        ("KL readout", f"KL from teacher to student at {tau}, in nats; 0 = same"),
+        ("Match gauge", "exp(-KL): 100 % when both outputs agree"),
+        ("Held-out digits", "guesses per digit: start = untrained student, "
+                            "now = student, teacher; green right"),
+        ("Loss plot", "soft, hard and total loss per epoch"),
+        ("Accuracy plot", "held-out accuracy per epoch; green: scratch"),
+        ("Experiments (X)", "leave a digit out; save, load, export"),
     )
 
 
@@ -82,6 +104,7 @@ class HelpOverlay:
 
     def __init__(self, parent: NodePath, font=None):
         tau = symbol(font, "τ", "tau") if font is not None else "tau"
+        alpha = symbol(font, "α", "alpha") if font is not None else "alpha"
         self.font = font
         # Plain cards and text in a bin drawn after the panels' "unsorted" bin, so the overlay
         # covers every panel while shown.
@@ -100,10 +123,12 @@ class HelpOverlay:
 
         self._text("KD Explorer: how to read and drive it", (0, top - 0.1), TITLE_SCALE, TEXT_COLOR,
                    TextNode.ACenter)
-        self._text("Press H or F1 to close", (0, bottom + 0.05), TEXT_SCALE, MUTED_COLOR, TextNode.ACenter)
+        self._text("Press H, F1 or Esc to close", (0, bottom + 0.05), TEXT_SCALE, MUTED_COLOR, TextNode.ACenter)
 
-        self._column("Controls", CONTROLS, left + 0.08, top - 0.23, 0.5)
-        self._column("What you see", legend(tau), 0.0, top - 0.23, 0.4)
+        z = self._column("Controls", CONTROLS, left + 0.08, top - 0.2, 0.5)
+        self._column("Sliders", sliders(tau, alpha), left + 0.08, z - 0.03, 0.5)
+        z = self._column("What you see", legend(tau), 0.0, top - 0.2, 0.45)
+        self._column("Readouts and panels", readouts(tau), 0.0, z - 0.03, 0.45)
         self.root.hide()
 
     def _text(self, text, position, scale, color, align, wrap=None) -> TextNode:
@@ -120,14 +145,16 @@ class HelpOverlay:
         path.setScale(scale)
         return node
 
-    def _column(self, title, rows, x, z, key_width) -> None:
+    def _column(self, title, rows, x, z, key_width) -> float:
+        """Write a heading and its (key, meaning) rows downward from z; return the next free z."""
         self._text(title.upper(), (x, z), HEADING_SCALE, HEADING_COLOR, TextNode.ALeft)
-        z -= 0.075
+        z -= 0.066
         for key, meaning in rows:
             self._text(key, (x, z), TEXT_SCALE, TEXT_COLOR, TextNode.ALeft)
             node = self._text(meaning, (x + key_width, z), TEXT_SCALE, MUTED_COLOR, TextNode.ALeft,
-                              wrap=(1.25 - key_width) / TEXT_SCALE)
-            z -= 0.052 + 0.04 * (max(1, node.getNumRows()) - 1)
+                              wrap=(COLUMN_WIDTH - key_width) / TEXT_SCALE)
+            z -= ROW_STEP + WRAP_STEP * (max(1, node.getNumRows()) - 1)
+        return z
 
     @property
     def shown(self) -> bool:

@@ -12,7 +12,8 @@ passed in the same way so small text stays sharp.
   mostly ones the untrained student gets wrong.
 - `AccuracyPanel(parent, lab, font=None)` fills the top-right corner, x in [1.05, 1.77] and
   z in [0.35, 0.98]: teacher and live student accuracy, parameter counts and their ratio, and
-  the measured inference speed ratio. Building it measures the speed ratio once (about 0.1 s).
+  the measured inference speed ratio, and while the race runs the scratch student's accuracy
+  and the race gap. Building it measures the speed ratio once (about 0.1 s).
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ VERDICT_REFRESH_S = 0.2
 
 ACCURACY_BOX = (1.05, 0.35, 1.77, 0.98)
 ACCURACY_BAR_X = (1.49, 1.745)
+# Baselines below the panel's top edge, without and with the race's scratch and gap rows.
+ACCURACY_ROWS = {
+    False: {"teacher": 0.15, "student": 0.225, "params": 0.32, "ratio": 0.395, "speed": 0.49, "note": 0.55},
+    True: {"teacher": 0.15, "student": 0.225, "scratch": 0.3, "gap": 0.355,
+           "params": 0.43, "ratio": 0.495, "speed": 0.565, "note": 0.615},
+}
 ACCURACY_REFRESH_S = 0.25
 
 TITLE_SCALE = 0.05
@@ -71,6 +78,8 @@ RIGHT_CELL_COLOR = (0.2, 0.6, 0.25, 0.28)
 WRONG_CELL_COLOR = (0.75, 0.2, 0.18, 0.35)
 TEACHER_COLOR = (1.0, 0.6, 0.18, 1.0)
 STUDENT_COLOR = (0.25, 0.78, 1.0, 1.0)
+# The scratch student's colour, the same green as its curve in the accuracy plot.
+SCRATCH_COLOR = (0.55, 0.95, 0.35, 1.0)
 BAR_BACK_COLOR = (0.16, 0.18, 0.26, 1.0)
 
 
@@ -203,26 +212,33 @@ class AccuracyPanel:
         left = x0 + 0.03
         self.title = make_text(self.root, "Held-out accuracy", self.font, pos=(left, z1 - 0.07),
                                scale=TITLE_SCALE, color=TITLE_COLOR, name="accuracy-title")
-        self.teacher_line = make_text(self.root, "", self.font, pos=(left, z1 - 0.15), scale=TEXT_SCALE,
+        self.teacher_line = make_text(self.root, "", self.font, pos=(left, 0.0), scale=TEXT_SCALE,
                                       color=TEACHER_COLOR, name="teacher-accuracy")
-        self.student_line = make_text(self.root, "", self.font, pos=(left, z1 - 0.225), scale=TEXT_SCALE,
+        self.student_line = make_text(self.root, "", self.font, pos=(left, 0.0), scale=TEXT_SCALE,
                                       color=STUDENT_COLOR, name="student-accuracy")
-        self.params_line = make_text(self.root, "", self.font, pos=(left, z1 - 0.32), scale=TEXT_SCALE,
+        self.scratch_line = make_text(self.root, "", self.font, pos=(left, 0.0), scale=TEXT_SCALE,
+                                      color=SCRATCH_COLOR, name="scratch-accuracy")
+        self.gap_line = make_text(self.root, "", self.font, pos=(left, 0.0), scale=NOTE_SCALE,
+                                  color=MUTED_COLOR, name="race-gap")
+        self.params_line = make_text(self.root, "", self.font, pos=(left, 0.0), scale=TEXT_SCALE,
                                      color=TEXT_COLOR, name="parameters")
-        self.ratio_line = make_text(self.root, "", self.font, pos=(left, z1 - 0.395), scale=TEXT_SCALE,
+        self.ratio_line = make_text(self.root, "", self.font, pos=(left, 0.0), scale=TEXT_SCALE,
                                     color=TEXT_COLOR, name="parameter-ratio")
-        self.speed_line = make_text(self.root, "", self.font, pos=(left, z1 - 0.49), scale=TEXT_SCALE,
+        self.speed_line = make_text(self.root, "", self.font, pos=(left, 0.0), scale=TEXT_SCALE,
                                     color=TEXT_COLOR, name="speed-ratio")
         self.note_line = make_text(self.root, "inference time, measured once", self.font,
-                                   pos=(left, z1 - 0.55), scale=NOTE_SCALE, color=MUTED_COLOR, name="speed-note")
-        self.lines = [self.title, self.teacher_line, self.student_line, self.params_line,
-                      self.ratio_line, self.speed_line, self.note_line]
+                                   pos=(left, 0.0), scale=NOTE_SCALE, color=MUTED_COLOR, name="speed-note")
+        self.rows = {"teacher": self.teacher_line, "student": self.student_line, "scratch": self.scratch_line,
+                     "gap": self.gap_line, "params": self.params_line, "ratio": self.ratio_line,
+                     "speed": self.speed_line, "note": self.note_line}
+        self.lines = [self.title, self.teacher_line, self.student_line, self.scratch_line, self.gap_line,
+                      self.params_line, self.ratio_line, self.speed_line, self.note_line]
 
-        # Two accuracy bars: background and fill for the teacher, then for the student.
-        self.bars = QuadBatch(self.root, 4, "accuracy-bars")
-        self.bars.set_colors(np.array([BAR_BACK_COLOR, TEACHER_COLOR, BAR_BACK_COLOR, STUDENT_COLOR]))
-        bake_text(self.root, keep=[self.teacher_line, self.student_line, self.params_line, self.ratio_line,
-                                   self.speed_line])
+        # Three accuracy bars, each a background and a fill: teacher, student, scratch student.
+        self.bars = QuadBatch(self.root, 6, "accuracy-bars")
+        self.bars.set_colors(np.array([BAR_BACK_COLOR, TEACHER_COLOR, BAR_BACK_COLOR, STUDENT_COLOR,
+                                       BAR_BACK_COLOR, SCRATCH_COLOR]))
+        bake_text(self.root, keep=list(self.rows.values()))
         self.refresh()
 
     @property
@@ -232,27 +248,60 @@ class AccuracyPanel:
 
     def refresh(self) -> None:
         summary = self.lab.accuracy_summary()
-        if summary == self.summary:
+        scratch = self.lab.scratch
+        scratch_accuracy = None if scratch is None else scratch.student_accuracy
+        state = (summary, scratch_accuracy)
+        if state == self.summary:
             return
-        self.summary = summary
+        self.summary = state
+        race = scratch_accuracy is not None
         set_text(self.teacher_line, f"Teacher  {summary.teacher_accuracy * 100:.1f} %")
         set_text(self.student_line, f"Student  {summary.student_accuracy * 100:.1f} %")
         set_text(self.params_line, f"Parameters  {summary.teacher_params:,} vs {summary.student_params:,}")
         set_text(self.ratio_line, f"student is {summary.param_ratio:.1f}{self.times} smaller")
         set_text(self.speed_line, f"Speed: student {summary.speed_ratio:.1f}{self.times} faster")
+        self.write_race(scratch_accuracy)
+
+        _, _, _, top = ACCURACY_BOX
+        rows = ACCURACY_ROWS[race]
+        for name, line in self.rows.items():
+            if name in rows:
+                line.setZ(top - rows[name])
+                line.show()
+            else:
+                line.hide()
 
         x0, x1 = ACCURACY_BAR_X
-        _, _, _, top = ACCURACY_BOX
-        rows_z = (top - 0.15, top - 0.225)
-        accuracies = (summary.teacher_accuracy, summary.student_accuracy)
+        bars = [(rows["teacher"], summary.teacher_accuracy), (rows["student"], summary.student_accuracy)]
+        if race:
+            bars.append((rows["scratch"], scratch_accuracy))
         rect_x0, rect_z0, rect_x1, rect_z1 = [], [], [], []
-        for z, value in zip(rows_z, accuracies):
+        for below_top, value in bars:
+            z = top - below_top
             for end in (x1, x0 + (x1 - x0) * float(np.clip(value, 0.0, 1.0))):
                 rect_x0.append(x0)
                 rect_x1.append(end)
                 rect_z0.append(z - 0.002)
                 rect_z1.append(z + 0.03)
+        # While the race is off, the scratch bar's two rectangles have zero size.
+        missing = 6 - len(rect_x0)
+        rect_x0 += [x0] * missing
+        rect_x1 += [x0] * missing
+        rect_z0 += [top] * missing
+        rect_z1 += [top] * missing
         self.bars.set_rects(rect_x0, rect_z0, rect_x1, rect_z1)
+
+    def write_race(self, scratch_accuracy: float | None) -> None:
+        """Write the scratch student's accuracy and the race gap, or clear both when off."""
+        gap = self.lab.race_gap()
+        if scratch_accuracy is None or gap is None:
+            set_text(self.scratch_line, "")
+            set_text(self.gap_line, "")
+            return
+        set_text(self.scratch_line, f"Scratch  {scratch_accuracy * 100:.1f} %")
+        leader = "distilled ahead" if gap >= 0 else "scratch ahead"
+        set_text(self.gap_line, f"race gap {gap * 100:+.1f} points ({leader})")
+        set_text_color(self.gap_line, RIGHT_COLOR if gap >= 0 else WRONG_COLOR)
 
     def update(self, dt: float) -> None:
         self.clock += dt
