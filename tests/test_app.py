@@ -187,6 +187,36 @@ def test_help_key_toggles_overlay(explorer):
 
 
 @pytest.mark.parametrize("key, name", [("m", "heatmap"), ("c", "drawpad"), ("x", "experiments")])
+def test_help_blocks_overlay_keys(explorer, key, name):
+    explorer.base.messenger.send("h")
+    explorer.base.messenger.send(key)
+    assert not explorer.overlay_shown(name)
+    assert explorer.help_shown
+
+    explorer.base.messenger.send("escape")
+    assert not explorer.help_shown
+    explorer.base.messenger.send(key)
+    assert explorer.overlay_shown(name)
+
+
+def test_help_blocks_race_key(explorer):
+    explorer.base.messenger.send("h")
+    explorer.base.messenger.send("g")
+    assert not explorer.lab.race_enabled
+
+    explorer.base.messenger.send("h")
+    explorer.base.messenger.send("g")
+    assert explorer.lab.race_enabled
+
+
+@pytest.mark.parametrize("key", ["+", "shift-="])
+def test_plus_key_raises_temperature(explorer, key):
+    explorer.set_temperature(3.0)
+    explorer.base.messenger.send(key)
+    assert explorer.lab.temperature == pytest.approx(4.0)
+
+
+@pytest.mark.parametrize("key, name", [("m", "heatmap"), ("c", "drawpad"), ("x", "experiments")])
 def test_overlay_keys_toggle(explorer, key, name):
     explorer.base.messenger.send(key)
     assert explorer.overlay_shown(name)
@@ -318,3 +348,11 @@ def test_omitted_class_restarts_student(explorer):
     assert 3 not in lab.distiller.transfer_labels
     assert not explorer.training
     np.testing.assert_array_equal(lab.student.params, lab.distiller.initial_student.params)
+
+
+def test_help_lists_panels_and_sliders(explorer):
+    texts = [path.node().getText() for path in explorer.help.root.findAllMatches("**/+TextNode")]
+
+    for topic in ("Speed slider", "Match gauge", "KL readout", "Held-out digits", "Loss plot",
+                  "Accuracy plot", "Experiments (X)", "Press H, F1 or Esc to close"):
+        assert topic in texts

@@ -84,3 +84,25 @@ def test_panels_destroy_removes_all_nodes(panda_base, lab):
         panel.update(0.5)
         panel.destroy()
     assert parent.getNumChildren() == 0
+
+
+def test_accuracy_panel_race_rows(panda_base, lab):
+    panel = AccuracyPanel(panda_base.aspect2d, lab)
+    assert "Scratch" not in panel.text
+    assert panel.scratch_line.isHidden()
+
+    lab.set_race(True)
+    lab.advance(1.0, 2.0)
+    panel.update(1.0)
+    text = panel.text
+
+    assert "Scratch" in text
+    assert f"{lab.scratch.student_accuracy * 100:.1f} %" in text
+    assert f"{lab.race_gap() * 100:+.1f} points" in text
+    assert not panel.scratch_line.isHidden()
+
+    lab.set_race(False)
+    panel.update(1.0)
+    assert "Scratch" not in panel.text
+    assert panel.scratch_line.isHidden()
+    panel.destroy()

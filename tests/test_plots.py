@@ -102,3 +102,16 @@ def test_destroy_removes_all_nodes(panda_base, lab):
     plots.update(0.1)
     plots.destroy()
     assert parent.getNumChildren() == 0
+
+
+def test_scratch_curve_has_own_colour_and_legend(panda_base, lab):
+    from game.plots import DISTILLED_COLOR, SCRATCH_COLOR, LossPlots
+
+    lab.set_race(True)
+    plots = LossPlots(panda_base.render, lab)
+    legend = [text.node().getText() for text in plots.accuracy_legend]
+
+    assert any("scratch" in label for label in legend)
+    # Far apart in colour, not a pale grey beside the distilled blue.
+    assert sum(abs(a - b) for a, b in zip(SCRATCH_COLOR[:3], DISTILLED_COLOR[:3])) > 0.9
+    plots.destroy()
