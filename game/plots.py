@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from panda3d.core import NodePath, TextFont, TextNode
+from panda3d.core import DepthTestAttrib, NodePath, RenderAttrib, TextFont, TextNode
 
 from game.widgets import LineBatch, QuadBatch, bake_text, load_font, make_polyline, make_text, set_text, symbol
 from sim.lab import Lab
@@ -44,8 +44,11 @@ GAP_SCALE = 0.36
 TEXT_Y = -0.03
 # NOTE: p3tinydisplay draws every line 1 pixel wide whatever this is set to.
 LINE_THICKNESS = 2.5
-# Depth of each curve in front of the plot (more negative is nearer the camera, so drawn on top).
-CURVE_DEPTHS = {"hard": -0.010, "soft": -0.013, "total": -0.016, "scratch": -0.010, "distilled": -0.013}
+# Draw order of the curves, last on top. The curves lie a hair apart in depth, below what a
+# 16-bit depth buffer resolves at viewing distance, so a fixed order (with later curves winning
+# depth ties) decides crossings. Without it, the winner followed Panda3D's state sort order,
+# which differs between runs.
+CURVE_ORDER = {"hard": 1, "soft": 2, "total": 3, "scratch": 4, "distilled": 5}
 
 SOFT_COLOR = (0.95, 0.45, 0.85, 1.0)
 HARD_COLOR = (0.45, 0.8, 1.0, 1.0)
@@ -265,10 +268,10 @@ class LossPlots:
         if len(epochs) < 2:
             return
         xs, zs = self.to_local(area, x_range, y_range, epochs, values)
-        # Each curve gets its own depth, so where curves cross, the same one is on top in every
-        # run; at one shared depth the winner depended on Panda3D's internal sort order.
-        y = CURVE_DEPTHS.get(name, -0.01)
-        make_polyline(self.dynamic, xs, zs, color, name=f"{name}-curve", y=y, thickness=LINE_THICKNESS)
+        curve = make_polyline(self.dynamic, xs, zs, color, name=f"{name}-curve", y=-0.01,
+                              thickness=LINE_THICKNESS)
+        curve.setBin("fixed", CURVE_ORDER.get(name, 0))
+        curve.setAttrib(DepthTestAttrib.make(RenderAttrib.MLessEqual))
 
     def draw_teacher_line(self, x_range, y_range, teacher_accuracy: float) -> None:
         x0, _, x1, _ = ACCURACY_AREA
