@@ -76,9 +76,9 @@ LENS_NEAR_FAR = (0.5, 500.0)
 
 CAMERA_PRESETS = {
     "overview": View(focus=(3.0, 0.4, -5.5), heading=20.0, pitch=-8.0, distance=67.5),
-    "teacher": View(focus=(-3.3, -0.2, 4.0), heading=15.0, pitch=-10.0, distance=25.5),
+    "teacher": View(focus=(-3.0, -0.2, 5.3), heading=10.0, pitch=0.0, distance=25.0),
     "student": View(focus=(-4.4, -0.2, -6.2), heading=-50.0, pitch=-14.0, distance=25.0),
-    "outputs": View(focus=(19.2, 2.4, -5.3), heading=20.0, pitch=-2.0, distance=52.0),
+    "outputs": View(focus=(19.5, 2.5, -5.3), heading=20.0, pitch=-2.0, distance=52.0),
 }
 
 # Right-column panels are laid out for a 16:9 window and hang from the right edge.
