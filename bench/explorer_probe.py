@@ -59,8 +59,15 @@ def configure_panda(software: bool, extra: str = "") -> None:
     loadPrcFileData("kd-bench", "\n".join(lines) + "\n" + extra)
 
 
-def build_explorer(teacher: str, size: tuple[int, int], offscreen: bool, bloom: bool):
-    """Open the explorer on the shipped teacher ('default') or the scaled one ('100k')."""
+def build_explorer(teacher: str, size: tuple[int, int], offscreen: bool, bloom: bool,
+                   software: bool = False):
+    """Open the explorer on the shipped teacher ('default') or the scaled one ('100k').
+
+    Without `software` the window opens as kd-explorer opens it. With it, the probe opens an
+    offscreen p3tinydisplay buffer itself, the way the tests do, because that renderer draws
+    in the main thread when renderFrame() runs. Mesa's llvmpipe instead rasterises on worker
+    threads while the next frame's Python runs, and on 2 cores the two compete.
+    """
     from game.app import ExplorerApp, ExplorerSettings, open_window
     from sim.data import load_split
     from sim.lab import Lab
@@ -72,7 +79,14 @@ def build_explorer(teacher: str, size: tuple[int, int], offscreen: bool, bloom: 
         network = load_teacher()
     lab = Lab(teacher=network, split=load_split())
     settings = ExplorerSettings(size=size, offscreen=offscreen, bloom=bloom)
-    base = open_window(settings)
+    if software:
+        from direct.showbase.ShowBase import ShowBase
+        from panda3d.core import loadPrcFileData
+
+        loadPrcFileData("kd-bench-software", f"win-size {size[0]} {size[1]}\nload-display p3tinydisplay\n")
+        base = ShowBase(windowType="offscreen")
+    else:
+        base = open_window(settings)
     return ExplorerApp(settings, base=base, lab=lab, owns_base=True)
 
 
@@ -144,10 +158,8 @@ def milliseconds(samples) -> float:
 
 
 def run_frame_cpu(args) -> dict:
-    # The explorer picks its offscreen renderer itself (p3headlessgl, else p3tinydisplay),
-    # so the software renderer requested here is only the last fallback.
     configure_panda(software=True, extra="window-type offscreen\n")
-    app = build_explorer(args.teacher, window_size(args.size), offscreen=True, bloom=False)
+    app = build_explorer(args.teacher, window_size(args.size), offscreen=True, bloom=False, software=True)
     timer = PhaseTimer()
     timer.install(app)
     app.fixed_dt = 1.0 / 60.0
@@ -250,7 +262,8 @@ def run_draw_calls(args) -> dict:
     command, server_environment = server
 
     port = free_loopback_port()
-    configure_panda(software=not os.environ.get("DISPLAY"), extra="window-type offscreen\n")
+    onscreen = bool(os.environ.get("DISPLAY"))
+    configure_panda(software=not onscreen)
     with tempfile.TemporaryDirectory() as folder:
         report_path = Path(folder) / "pstats.txt"
         stats = subprocess.Popen([*command, "-p", str(port), "-o", str(report_path)], env=server_environment,
@@ -258,7 +271,7 @@ def run_draw_calls(args) -> dict:
                                  preexec_fn=stop_with_parent)
         try:
             time.sleep(0.5)
-            app = build_explorer(args.teacher, window_size(args.size), offscreen=True, bloom=args.bloom)
+            app = build_explorer(args.teacher, window_size(args.size), offscreen=not onscreen, bloom=args.bloom)
             from panda3d.core import PStatClient
 
             if not PStatClient.connect("127.0.0.1", port):
