@@ -22,8 +22,8 @@ TEXT_SCALE = 0.031
 TEXT_COLOR = (0.86, 0.9, 0.98, 1.0)
 HEADING_COLOR = (0.45, 0.65, 1.0, 1.0)
 MUTED_COLOR = (0.6, 0.66, 0.8, 1.0)
-# Each column (key and meaning) is this wide; rows step down by ROW_STEP, plus WRAP_STEP for
-# each extra line of a wrapped meaning. All in aspect2d units.
+# Each column (key and meaning) is this wide. Rows step down by ROW_STEP, plus WRAP_STEP for
+# each extra line of a wrapped meaning, all in aspect2d units.
 COLUMN_WIDTH = 1.25
 ROW_STEP = 0.047
 WRAP_STEP = 0.036

@@ -299,9 +299,13 @@ class AccuracyPanel:
             set_text(self.gap_line, "")
             return
         set_text(self.scratch_line, f"Scratch  {scratch_accuracy * 100:.1f} %")
-        leader = "distilled ahead" if gap >= 0 else "scratch ahead"
+        points = round(gap * 100, 1)
+        if points == 0:
+            leader = "level"
+        else:
+            leader = "distilled ahead" if points > 0 else "scratch ahead"
         set_text(self.gap_line, f"race gap {gap * 100:+.1f} points ({leader})")
-        set_text_color(self.gap_line, RIGHT_COLOR if gap >= 0 else WRONG_COLOR)
+        set_text_color(self.gap_line, WRONG_COLOR if points < 0 else RIGHT_COLOR)
 
     def update(self, dt: float) -> None:
         self.clock += dt
