@@ -195,6 +195,11 @@ class NetworkView:
         self.weight_magnitudes: list[np.ndarray] = []  # |W| per layer, (n_in, n_out)
         self.edge_signal = np.zeros(self.n_edges, dtype=np.float32)
         self.activations = [np.zeros(n, dtype=np.float32) for n in self.sizes]
+        # Premultiplied RGBA8 of both vertices of every edge, (n_edges, 2, 4), as last written.
+        # Only the transitions marked stale are recomputed, since the input pulse lights one
+        # transition at a time.
+        self.edge_vertex_rgba = np.zeros((self.n_edges, 2, 4), dtype=np.uint8)
+        self.stale_transitions = np.ones(depth, dtype=bool)
         self.edges_dirty = True
 
         self.labels = self.root.attachNewNode(f"{name}-labels")
@@ -248,6 +253,7 @@ class NetworkView:
             self.weight_rgba[start:end] = weight_colors(weights)
         self.weight_magnitudes = [np.abs(weights) for weights, _ in layers]
         self._update_signal()
+        self.stale_transitions[:] = True
         self.edges_dirty = True
 
     def set_activations(self, activations, output_intensity: np.ndarray | None = None) -> None:
@@ -265,6 +271,7 @@ class NetworkView:
         self.activations = intensities
         self.target_intensity = np.concatenate(intensities).astype(np.float32)
         self._update_signal()
+        self.stale_transitions[:] = True
         self.edges_dirty = True
 
     def _update_signal(self) -> None:
@@ -279,7 +286,9 @@ class NetworkView:
         """Set how far the input pulse has travelled: per-layer reveal and per-transition flash."""
         layer_reveal = np.asarray(layer_reveal, dtype=np.float32)
         edge_flash = np.asarray(edge_flash, dtype=np.float32)
-        if not np.array_equal(edge_flash, self.edge_flash):
+        changed = edge_flash != self.edge_flash
+        if changed.any():
+            self.stale_transitions |= changed
             self.edges_dirty = True
         self.layer_reveal = layer_reveal
         self.edge_flash = edge_flash
@@ -313,19 +322,27 @@ class NetworkView:
         self.halo.write_sizes(sizes * HALO_SCALE)
 
     def _write_edges(self) -> None:
-        flash = np.repeat(self.edge_flash, self.edge_counts)
-        heat = self.edge_signal * np.clip(flash * SIGNAL_FLASH_ALPHA + SIGNAL_STEADY_ALPHA, 0.0, 1.0)
+        stale = np.flatnonzero(self.stale_transitions)
+        if stale.size == 0:
+            stale = np.arange(len(self.edge_counts))
+        for layer in stale:
+            start, end = self.edge_starts[layer], self.edge_starts[layer + 1]
+            flash = np.clip(self.edge_flash[layer] * SIGNAL_FLASH_ALPHA + SIGNAL_STEADY_ALPHA, 0.0, 1.0)
+            heat = self.edge_signal[start:end] * flash
 
-        colors = self.weight_rgba.copy()
-        colors[:, :3] += (SIGNAL_COLOR - colors[:, :3]) * np.minimum(heat * 1.5, 1.0)[:, None]
-        colors[:, 3] = np.maximum(colors[:, 3], heat)
-        rgba = premultiplied_rgba8(colors)
-        self.edges.write_colors(np.repeat(rgba, 2, axis=0))
+            colors = self.weight_rgba[start:end].copy()
+            colors[:, :3] += (SIGNAL_COLOR - colors[:, :3]) * np.minimum(heat * 1.5, 1.0)[:, None]
+            colors[:, 3] = np.maximum(colors[:, 3], heat)
+            self.edge_vertex_rgba[start:end] = premultiplied_rgba8(colors)[:, None, :]
+        self.stale_transitions[:] = False
+        self.edges.write_colors(self.edge_vertex_rgba.reshape(-1, 4))
+
         # About half the edges round to black, and an additive black line changes no pixel.
         # Each RGBA8 colour read as a uint32 has its R, G and B bytes in the low 24 bits on
         # little-endian machines and the high 24 on big-endian ones.
         rgb_bits = 0x00FFFFFF if np.little_endian else 0xFFFFFF00
-        self.edges.draw_only((rgba.view(np.uint32).ravel() & rgb_bits) != 0)
+        first_vertex = self.edge_vertex_rgba.view(np.uint32)[:, 0, 0]
+        self.edges.draw_only((first_vertex & rgb_bits) != 0)
 
     def destroy(self) -> None:
         self.root.removeNode()
