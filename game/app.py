@@ -76,8 +76,8 @@ LENS_NEAR_FAR = (0.5, 500.0)
 
 CAMERA_PRESETS = {
     "overview": View(focus=(3.0, 0.4, -5.5), heading=20.0, pitch=-8.0, distance=67.5),
-    "teacher": View(focus=(-3.0, -0.2, 5.3), heading=10.0, pitch=0.0, distance=25.0),
-    "student": View(focus=(-4.4, -0.2, -6.2), heading=-50.0, pitch=-14.0, distance=25.0),
+    "teacher": View(focus=(-3.1, -0.2, 5.3), heading=10.0, pitch=0.0, distance=26.5),
+    "student": View(focus=(-4.6, -0.2, -6.4), heading=-42.0, pitch=-12.0, distance=25.0),
     "outputs": View(focus=(19.5, 2.5, -5.3), heading=20.0, pitch=-2.0, distance=52.0),
 }
 
@@ -217,7 +217,7 @@ class ExplorerApp:
         self.teacher_view.add_title(f"Teacher   {self.lab.teacher.param_count:,} parameters",
                                     (middle, 0.0, self.teacher_view.top + 1.3), font)
         self.student_view.add_title(f"Student   {self.lab.student.param_count:,} parameters",
-                                    (middle, 0.0, self.student_view.bottom - 2.0), font)
+                                    (middle, 0.0, self.student_view.bottom - 2.5), font)
         self.teacher_view.set_weights(self.lab.teacher.layers())
         self.student_view.set_weights(self.lab.student.layers())
 

@@ -38,9 +38,11 @@ MAX_TICKS = 5
 
 # Sized to stay legible in the overview, where a local unit spans about 25 pixels at 1280x720.
 TITLE_SCALE = 0.42
-LEGEND_SCALE = 0.3
-TICK_SCALE = 0.28
+LEGEND_SCALE = 0.32
+TICK_SCALE = 0.32
 GAP_SCALE = 0.36
+# The epoch count shares the title row with "Loss per epoch", so it stays small enough to fit.
+COUNT_SCALE = 0.28
 TEXT_Y = -0.03
 # NOTE: p3tinydisplay draws every line 1 pixel wide whatever this is set to.
 LINE_THICKNESS = 2.5
@@ -152,7 +154,7 @@ class LossPlots:
         self.loss_legend = self.add_legend(self.root, entries, x1 - widest - 0.55, z1 - LEGEND_INSET - 0.1)
         self.gap_text = make_text(self.root, "", self.font, pos=(ACCURACY_AREA[0], GAP_Z),
                                   scale=GAP_SCALE, y=TEXT_Y, name="race-gap")
-        self.epoch_text = make_text(self.root, "", self.font, pos=(LOSS_AREA[2], TITLE_Z), scale=LEGEND_SCALE,
+        self.epoch_text = make_text(self.root, "", self.font, pos=(LOSS_AREA[2], TITLE_Z), scale=COUNT_SCALE,
                                     color=MUTED_COLOR, align="right", y=TEXT_Y, name="epoch-count")
         bake_text(self.root, keep=[self.gap_text, self.epoch_text], draw_after_transparent=True)
 
