@@ -129,7 +129,7 @@ class Scene:
         if multisamples and hasattr(filters, "setMSAA"):
             if filters.setMSAA(multisamples):
                 # The camera state that setMSAA() sets left lines aliased on Mesa 22.3, so
-                # the world asks for multisampling itself.
+                # the world node sets the multisample attribute itself.
                 self.root.setAntialias(AntialiasAttrib.MMultisample)
             else:
                 log.info("multisampling unavailable on the bloom filter's scene buffer")
