@@ -26,6 +26,7 @@ from panda3d.core import NodePath, TextFont
 from game.widgets import (
     add_backing,
     SCREEN_FONT_PIXELS_PER_UNIT,
+    BakedText,
     QuadBatch,
     bake_text,
     image_texture,
@@ -163,7 +164,10 @@ class VerdictPanel:
                 cell_z1.append(middle + size / 2)
             self.predictions.append(row_predictions)
         self.cells.set_rects(cell_x0, cell_z0, cell_x1, cell_z1)
-        bake_text(self.root, keep=[*self.labels, *(text for row in self.predictions for text in row)])
+        digits = [*self.labels, *(text for row in self.predictions for text in row)]
+        bake_text(self.root, keep=digits)
+        # The digits change only when a prediction does, so they draw as one rebaked Geom.
+        self.digits = BakedText(self.root, digits, "verdict-digits")
         self.refresh()
 
     def refresh(self) -> None:
@@ -180,6 +184,7 @@ class VerdictPanel:
                 set_text_color(text, RIGHT_COLOR if right else WRONG_COLOR)
                 cell_colors.append(RIGHT_CELL_COLOR if right else WRONG_CELL_COLOR)
         self.cells.set_colors(np.array(cell_colors))
+        self.digits.rebake()
 
     def update(self, dt: float) -> None:
         self.clock += dt

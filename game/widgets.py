@@ -160,6 +160,40 @@ def bake_text(parent: NodePath, keep=(), draw_after_transparent: bool = False,
     return holder
 
 
+class BakedText:
+    """Texts that change now and then, drawn as one merged Geom rebuilt when any of them changes.
+
+    The TextNodes are detached and only serve as the source: change them with set_text() and
+    set_text_color(), then call rebake(). Rebaking costs about as much as generating every
+    text once, so this suits text that changes a few times a minute, not every frame.
+    """
+
+    def __init__(self, parent: NodePath, texts, name: str = "rebaked-text"):
+        self.parent = parent
+        self.texts = list(texts)
+        self.name = name
+        self.holder: NodePath | None = None
+        self.drawn = None
+        for path in self.texts:
+            path.detachNode()
+        self.rebake()
+
+    def rebake(self) -> None:
+        """Rebuild the merged Geom if any text or text colour changed since the last call."""
+        current = [(path.node().getText(), tuple(path.node().getTextColor())) for path in self.texts]
+        if current == self.drawn:
+            return
+        self.drawn = current
+        if self.holder is not None:
+            self.holder.removeNode()
+        self.holder = self.parent.attachNewNode(self.name)
+        for path in self.texts:
+            baked = self.holder.attachNewNode(path.node().generate())
+            baked.setTransform(path.getTransform())
+            baked.setState(path.getState())
+        self.holder.flattenStrong()
+
+
 def _split_format() -> GeomVertexFormat:
     """Return a registered format with positions and float RGBA colours in separate arrays."""
     positions = GeomVertexArrayFormat()

@@ -1,8 +1,8 @@
-"""bake_text merges static text into few Geoms and leaves the texts that still change alone."""
+"""bake_text and BakedText merge text into few Geoms; texts that still change stay editable."""
 
 from panda3d.core import GeomNode, NodePath, TextNode
 
-from game.widgets import bake_text, load_font, make_text
+from game.widgets import BakedText, bake_text, load_font, make_text
 
 
 def test_bake_merges_static_text():
@@ -31,3 +31,30 @@ def test_bake_keeps_the_kept_text_editable():
 
     assert readout.getParent() == root
     assert readout.node().getText() == "12 %"
+
+
+def test_rebake_follows_text_changes():
+    font = load_font()
+    root = NodePath("panel")
+    digits = [make_text(root, str(digit), font, pos=(digit, 0.0)) for digit in range(3)]
+    baked = BakedText(root, digits)
+    first = baked.holder
+
+    digits[1].node().setText("7")
+    baked.rebake()
+
+    assert baked.holder != first
+    assert first.isEmpty() or first.getParent().isEmpty()
+    assert [path for path in root.getChildren()] == [baked.holder]
+    assert sum(path.node().getNumGeoms() for path in baked.holder.findAllMatches("**/+GeomNode")) == 1
+
+
+def test_rebake_skips_unchanged_text():
+    font = load_font()
+    root = NodePath("panel")
+    baked = BakedText(root, [make_text(root, "4", font)])
+    first = baked.holder
+
+    baked.rebake()
+
+    assert baked.holder == first
