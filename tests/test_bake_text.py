@@ -21,7 +21,7 @@ def test_bake_merges_static_text():
     assert isinstance(holder.getChild(0).node(), GeomNode)
 
 
-def test_bake_keeps_the_kept_text_editable():
+def test_bake_leaves_kept_text_editable():
     font = load_font()
     root = NodePath("panel")
     readout = make_text(root, "", font)
