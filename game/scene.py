@@ -18,7 +18,7 @@ from game.widgets import load_font
 
 log = logging.getLogger(__name__)
 
-# Pipes whose shaders compile as GLSL only, so CommonFilters' Cg shaders fail on them.
+# Pipes on which CommonFilters' Cg shaders fail to compile (seen with Panda3D 1.10.16, Mesa 22.3).
 CG_LESS_PIPES = ("eglGraphicsPipe",)
 
 BACKGROUND_COLOR = (0.012, 0.016, 0.035, 1.0)
