@@ -268,7 +268,7 @@ class ExplorerApp:
         self.camera_rig.click_filters.append(self._pointer_over_panel)
 
         self.captions = Captions(self.base.aspect2d, self.lab, font)
-        self.help = HelpOverlay(self.base.aspect2d, font)
+        self.help = HelpOverlay(self.base.aspect2d, self.lab.teacher.widths, self.lab.student.widths, font)
         self.controls = ControlPanel(self.base.a2dTopLeft, self, font)
 
     def _bind_keys(self) -> None:

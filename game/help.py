@@ -70,11 +70,11 @@ def sliders(tau: str, alpha: str) -> tuple[tuple[str, str], ...]:
     )
 
 
-def legend(tau: str) -> tuple[tuple[str, str], ...]:
+def legend(tau: str, teacher_widths: str, student_widths: str) -> tuple[tuple[str, str], ...]:
     return (
         ("Left card", "the input: one held-out 8x8 digit"),
-        ("Top network", "the teacher, 64-128-128-64-10, frozen"),
-        ("Bottom network", "the student, 64-16-10, in training"),
+        ("Top network", f"the teacher, {teacher_widths}, frozen"),
+        ("Bottom network", f"the student, {student_widths}, in training"),
         ("Glowing dots", "neurons; brighter for a larger activation"),
         ("Output column", f"one dot per class, lit by its p at {tau}"),
         ("Orange / blue lines", "positive / negative weights"),
@@ -102,7 +102,7 @@ def readouts(tau: str) -> tuple[tuple[str, str], ...]:
 class HelpOverlay:
     """A centred panel listing every control and what each colour and shape means."""
 
-    def __init__(self, parent: NodePath, font=None):
+    def __init__(self, parent: NodePath, teacher_widths: str, student_widths: str, font=None):
         tau = symbol(font, "τ", "tau") if font is not None else "tau"
         alpha = symbol(font, "α", "alpha") if font is not None else "alpha"
         self.font = font
@@ -127,7 +127,7 @@ class HelpOverlay:
 
         z = self._column("Controls", CONTROLS, left + 0.08, top - 0.2, 0.5)
         self._column("Sliders", sliders(tau, alpha), left + 0.08, z - 0.03, 0.5)
-        z = self._column("What you see", legend(tau), 0.0, top - 0.2, 0.45)
+        z = self._column("What you see", legend(tau, teacher_widths, student_widths), 0.0, top - 0.2, 0.45)
         self._column("Readouts and panels", readouts(tau), 0.0, z - 0.03, 0.45)
         self.root.hide()
 

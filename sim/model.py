@@ -101,9 +101,13 @@ class MLP:
         np.savez_compressed(path, sizes=self.sizes_array, params=self.params, **extras)
         log.info("wrote %s (%s, %d parameters)", path, self.sizes, self.param_count)
 
+    @property
+    def widths(self) -> str:
+        """Layer widths as the field writes them, e.g. "64-16-10"."""
+        return "-".join(str(n) for n in self.sizes)
+
     def __repr__(self) -> str:
-        widths = "-".join(str(n) for n in self.sizes)
-        return f"{type(self).__name__}({widths}, {self.param_count} params)"
+        return f"{type(self).__name__}({self.widths}, {self.param_count} params)"
 
 
 def load_mlp(path: Path, what: str, rebuild: str, expected_sizes=None) -> tuple[MLP, dict]:

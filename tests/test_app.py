@@ -356,3 +356,18 @@ def test_help_lists_panels_and_sliders(explorer):
     for topic in ("Speed slider", "Match gauge", "KL readout", "Held-out digits", "Loss plot",
                   "Accuracy plot", "Experiments (X)", "Press H, F1 or Esc to close"):
         assert topic in texts
+
+
+def test_help_legend_uses_model_widths(panda_base, teacher, split):
+    from game.app import ExplorerApp, ExplorerSettings
+    from sim.lab import Lab
+    from sim.training import TrainingConfig
+
+    lab = Lab(teacher=teacher, split=split, config=TrainingConfig(student_sizes=(64, 8, 10)))
+    app = ExplorerApp(ExplorerSettings(size=(640, 360), offscreen=True, bloom=False),
+                      base=panda_base, lab=lab, owns_base=False)
+    texts = [path.node().getText() for path in app.help.root.findAllMatches("**/+TextNode")]
+    app.destroy()
+
+    assert "the teacher, 64-128-128-64-10, frozen" in texts
+    assert "the student, 64-8-10, in training" in texts
