@@ -126,9 +126,9 @@ def open_window(settings: ExplorerSettings) -> ShowBase:
     # renderer p3tinydisplay, which has no shaders (so no bloom) and rougher text.
     pipes = ["load-display p3headlessgl", "aux-display pandagl"] if settings.offscreen else []
     if settings.offscreen:
-        # An offscreen buffer is never swapped, and without a glFinish per frame Mesa's EGL
-        # queue grew by about 1 MB a frame (1.4 GB after 800 frames at 1280x720); with it,
-        # memory stays level.
+        # An offscreen buffer is never swapped. Without a glFinish per frame, Mesa's EGL queue
+        # grew by about 1 MB a frame (1.4 GB after 800 frames at 1280x720), and with it memory
+        # stays level.
         pipes.append("gl-finish true")
     loadPrcFileData("kd-explorer", "\n".join([
         f"win-size {width} {height}",
@@ -140,8 +140,8 @@ def open_window(settings: ExplorerSettings) -> ShowBase:
         # The explorer reads no gamepads, and where /dev/input is missing (containers, CI) the
         # input device manager would print two errors at every start.
         "notify-level-device fatal",
-        # Headless EGL first tries a default display that a machine without X lacks, then
-        # finds a device by itself; its warning about the first attempt is only noise.
+        # Headless EGL first tries a default display, which a machine without X lacks, and then
+        # finds a device by itself. Its warning about the first attempt is only noise.
         "notify-level-egldisplay error",
         *multisample,
         "text-minfilter linear_mipmap_linear",
@@ -365,15 +365,21 @@ class ExplorerApp:
             self.pulse.start()
         self.controls.refresh()
 
-    def _refresh_outputs(self) -> None:
+    def _refresh_outputs(self, teacher: bool = True) -> None:
+        """Set the networks' glow from the current input; `teacher=False` leaves the teacher.
+
+        The teacher's glow depends only on the input and the temperature, and recolouring its
+        33,000 edges costs about a millisecond, so student-only changes skip it.
+        """
         snapshot = self.lab.outputs()
-        self.teacher_view.set_activations(self.lab.teacher_activations(), snapshot.teacher_probs)
+        if teacher:
+            self.teacher_view.set_activations(self.lab.teacher_activations(), snapshot.teacher_probs)
         self.student_view.set_activations(self.lab.student_activations(), snapshot.student_probs)
 
     def refresh_student(self) -> None:
-        """Redraw the student's edges and both networks' outputs after its weights changed."""
+        """Redraw the student's edges and glow after its weights changed."""
         self.student_view.set_weights(self.lab.student.layers())
-        self._refresh_outputs()
+        self._refresh_outputs(teacher=False)
         self._student_dirty = False
 
     def chart_targets(self, view_index: int) -> np.ndarray:

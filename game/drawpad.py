@@ -31,6 +31,8 @@ import numpy as np
 from panda3d.core import NodePath, Point3, TextFont
 
 from game.widgets import (
+    OVERLAY_BACKING_COLOR,
+    PANEL_BORDER_COLOR,
     add_backing,
     SCREEN_FONT_PIXELS_PER_UNIT,
     LineBatch,
@@ -59,8 +61,6 @@ TITLE_SCALE = 0.045
 TEXT_SCALE = 0.03
 BUTTON_SCALE = 0.036
 
-BACKING_COLOR = (0.03, 0.04, 0.08, 0.94)
-BORDER_COLOR = (0.35, 0.42, 0.6, 0.6)
 INK_OFF_COLOR = np.array([0.07, 0.08, 0.13, 1.0])
 INK_ON_COLOR = np.array([1.0, 1.0, 1.0, 1.0])
 GRID_COLOR = (0.3, 0.34, 0.46, 1.0)
@@ -100,7 +100,7 @@ class DrawPad:
 
     def build(self) -> None:
         x0, z0, x1, z1 = BOX
-        add_backing(self.root, BOX, "pad-backing", BACKING_COLOR, BORDER_COLOR)
+        add_backing(self.root, BOX, "pad-backing", OVERLAY_BACKING_COLOR, PANEL_BORDER_COLOR)
         make_text(self.root, "Draw a digit", self.font, pos=(x0 + 0.03, z1 - 0.06), scale=TITLE_SCALE,
                   color=TITLE_COLOR, name="pad-title")
         make_text(self.root, "left drag: paint    right drag: erase", self.font, pos=(x0 + 0.03, z1 - 0.105),

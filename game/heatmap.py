@@ -21,6 +21,8 @@ import numpy as np
 from panda3d.core import NodePath, TextFont, TextureStage
 
 from game.widgets import (
+    OVERLAY_BACKING_COLOR,
+    PANEL_BORDER_COLOR,
     add_backing,
     SCREEN_FONT_PIXELS_PER_UNIT,
     LineBatch,
@@ -60,8 +62,6 @@ TEXT_SCALE = 0.032
 DIGIT_SCALE = 0.036
 NOTE_SCALE = 0.03
 
-BACKING_COLOR = (0.03, 0.04, 0.08, 0.94)
-BORDER_COLOR = (0.35, 0.42, 0.6, 0.6)
 TITLE_COLOR = (0.92, 0.94, 1.0, 1.0)
 TEXT_COLOR = (0.85, 0.88, 0.95, 1.0)
 MUTED_COLOR = (0.6, 0.65, 0.75, 1.0)
@@ -109,7 +109,7 @@ class DarkKnowledgeMap:
 
     def build_frame(self) -> None:
         x0, z0, x1, z1 = BOX
-        add_backing(self.root, BOX, "heatmap-backing", BACKING_COLOR, BORDER_COLOR)
+        add_backing(self.root, BOX, "heatmap-backing", OVERLAY_BACKING_COLOR, PANEL_BORDER_COLOR)
 
         self.title = make_text(self.root, "", self.font, pos=(x0 + 0.03, z1 - 0.07), scale=TITLE_SCALE,
                                color=TITLE_COLOR, name="heatmap-title")

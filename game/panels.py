@@ -24,6 +24,7 @@ import numpy as np
 from panda3d.core import NodePath, TextFont
 
 from game.widgets import (
+    PANEL_BORDER_COLOR,
     add_backing,
     SCREEN_FONT_PIXELS_PER_UNIT,
     BakedText,
@@ -69,7 +70,6 @@ NOTE_SCALE = 0.031
 DIGIT_SCALE = 0.052
 
 BACKING_COLOR = (0.03, 0.04, 0.08, 0.93)
-BORDER_COLOR = (0.35, 0.42, 0.6, 0.6)
 TITLE_COLOR = (0.92, 0.94, 1.0, 1.0)
 TEXT_COLOR = (0.85, 0.88, 0.95, 1.0)
 MUTED_COLOR = (0.6, 0.65, 0.75, 1.0)
@@ -125,7 +125,7 @@ class VerdictPanel:
         self.verdicts: list[SampleVerdict] = []
         self.clock = VERDICT_REFRESH_S
 
-        add_backing(self.root, VERDICT_BOX, "verdict-backing", BACKING_COLOR, BORDER_COLOR)
+        add_backing(self.root, VERDICT_BOX, "verdict-backing", BACKING_COLOR, PANEL_BORDER_COLOR)
         x0, z0, x1, z1 = VERDICT_BOX
         make_text(self.root, "Held-out digits", self.font, pos=(x0 + 0.025, z1 - 0.06), scale=TITLE_SCALE,
                   color=TITLE_COLOR, name="verdict-title")
@@ -212,7 +212,7 @@ class AccuracyPanel:
         self.clock = 0.0
         self.summary = None
 
-        add_backing(self.root, ACCURACY_BOX, "accuracy-backing", BACKING_COLOR, BORDER_COLOR)
+        add_backing(self.root, ACCURACY_BOX, "accuracy-backing", BACKING_COLOR, PANEL_BORDER_COLOR)
         x0, z0, x1, z1 = ACCURACY_BOX
         left = x0 + 0.03
         self.title = make_text(self.root, "Held-out accuracy", self.font, pos=(left, z1 - 0.07),

@@ -47,6 +47,10 @@ SYSTEM_FONTS = (
 FONT_PIXELS_PER_UNIT = 64             # for in-world text seen from a few units away
 SCREEN_FONT_PIXELS_PER_UNIT = 28      # for aspect2d text at scales of 0.03 to 0.05
 
+# Colours shared by the framed 2D panels and overlays.
+PANEL_BORDER_COLOR = (0.35, 0.42, 0.6, 0.6)
+OVERLAY_BACKING_COLOR = (0.03, 0.04, 0.08, 0.94)  # near-opaque, for overlays drawn over the scene
+
 _font_cache: dict[str, TextFont] = {}
 
 

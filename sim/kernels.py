@@ -6,7 +6,7 @@ Shapes and layout shared by every kernel:
   row-major (sizes[l], sizes[l+1]) block followed by the bias b_l of length sizes[l+1].
 - `acts` is a flat float32 buffer of batch * sum(sizes) values: layer l's output is the
   contiguous (batch, sizes[l]) block starting at batch * sum(sizes[:l]), the input first and
-  the logits last. `deltas` has the same layout and holds the gradient of the loss with
+  the logits last. `deltas` has the same layout and stores the gradient of the loss with
   respect to each layer's pre-activation. Contiguous blocks let np.dot call BLAS.
 - `masks` is (batch, sum of hidden widths) of inverted-dropout scales (0 or 1/keep), or an
   array with zero rows for no dropout.

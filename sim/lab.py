@@ -1,6 +1,6 @@
 """Everything the explorer shows, computed in one place: the explorer only reads from here.
 
-A Lab holds the teacher, the digits, the distillation trainer and the current input. Each
+A Lab contains the teacher, the digits, the distillation trainer and the current input. Each
 number the explorer draws (probabilities, KL, accuracies, parameter counts, the speed ratio)
 comes from a method of this class.
 """
@@ -191,10 +191,10 @@ class Lab:
         the frame rate holds; pass None for a fixed amount of work per call (recording).
         """
         self.batch_credit += dt * epochs_per_second * self.distiller.batches_per_epoch
-        wanted = int(self.batch_credit)
-        if wanted <= 0 or self.distiller.finished:
+        requested = int(self.batch_credit)
+        if requested <= 0 or self.distiller.finished:
             return 0
-        ran = self.distiller.step(max_batches=wanted, time_budget_s=time_budget_s)
+        ran = self.distiller.step(max_batches=requested, time_budget_s=time_budget_s)
         if self.scratch is not None:
             # Same number of batches, so both students always stand at the same point.
             self.scratch.step(max_batches=ran)

@@ -371,3 +371,16 @@ def test_help_legend_uses_model_widths(panda_base, teacher, split):
 
     assert "the teacher, 64-128-128-64-10, frozen" in texts
     assert "the student, 64-8-10, in training" in texts
+
+
+def test_training_leaves_teacher_glow(explorer, monkeypatch):
+    calls = []
+    monkeypatch.setattr(explorer.teacher_view, "set_activations", lambda *args: calls.append(args))
+    explorer.set_training(True)
+
+    explorer.step_frames(20, 1.0 / 10.0)
+
+    assert explorer.lab.distiller.adam_step > 0
+    assert calls == []
+    explorer.set_temperature(9.0)
+    assert len(calls) == 1

@@ -26,9 +26,12 @@ def test_report_json_keys_and_ranges(capsys):
     assert REPORT_KEYS <= set(report)
     for key in ("teacher_accuracy", "scratch_accuracy_mean", "distilled_accuracy_mean"):
         assert 0 <= report[key] <= 1
-    assert report["temperature"] == 5.0 and report["alpha"] == 0.5
-    assert report["epochs"] == 3 and report["seeds"] == 2
-    assert report["teacher_params"] == 33_738 and report["student_params"] == 1_210
+    assert report["temperature"] == 5.0
+    assert report["alpha"] == 0.5
+    assert report["epochs"] == 3
+    assert report["seeds"] == 2
+    assert report["teacher_params"] == 33_738
+    assert report["student_params"] == 1_210
     assert report["speed_ratio"] > 1
 
 
@@ -89,7 +92,8 @@ def test_train_student_saves_and_evaluates(tmp_path, capsys):
     assert [row["epoch"] for row in rows] == [1, 2, 3, 4]
     assert all(0 <= row["scratch_accuracy"] <= 1 for row in rows)
     saved = np.load(student_path)
-    assert saved["temperature"] == 3.0 and saved["seed"] == 0
+    assert saved["temperature"] == 3.0
+    assert saved["seed"] == 0
 
 
 def test_unwritable_folder_message(tmp_path, capsys):
@@ -126,7 +130,8 @@ def test_train_student_rejects_damaged_load(tmp_path, capsys):
     assert main(["train-student", "--epochs", "1", "--load", str(path)]) == 1
 
     error = capsys.readouterr().err
-    assert "student file" in error and "damaged" in error
+    assert "student file" in error
+    assert "damaged" in error
 
 
 def test_output_path_checked_before_training(tmp_path, capsys, monkeypatch):

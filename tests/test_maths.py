@@ -45,7 +45,8 @@ def test_kd_loss_matches_reference(tau, scale):
     ref_grad = reference.kd_logit_grad(student.astype(np.float64), teacher.astype(np.float64),
                                        labels, tau, 0.4)
 
-    assert np.isfinite(soft) and np.isfinite(hard)
+    assert np.isfinite(soft)
+    assert np.isfinite(hard)
     assert np.all(np.isfinite(grad))
     assert soft == pytest.approx(ref_soft, rel=1e-5, abs=1e-4)
     assert hard == pytest.approx(ref_hard, rel=1e-5, abs=1e-4)
@@ -60,7 +61,8 @@ def test_extreme_logits_stay_finite(tau):
 
     soft, hard, grad = kernel_losses(student, teacher, labels, tau, 0.5)
 
-    assert np.isfinite(soft) and np.isfinite(hard)
+    assert np.isfinite(soft)
+    assert np.isfinite(hard)
     assert np.all(np.isfinite(grad))
     assert soft > 0
 

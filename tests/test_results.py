@@ -27,7 +27,9 @@ def test_save_load_round_trip_reproduces_predictions(trained, teacher, split, tm
     np.testing.assert_array_equal(other.student.params, trained.student.params)
     np.testing.assert_array_equal(other.student.logits(split.test_images), trained.student.logits(split.test_images))
     assert other.student_accuracy == trained.student_accuracy
-    assert info["temperature"] == 6 and info["alpha"] == pytest.approx(0.4) and info["seed"] == 2
+    assert info["temperature"] == 6
+    assert info["alpha"] == pytest.approx(0.4)
+    assert info["seed"] == 2
     assert info["epoch"] == 3
 
 

@@ -26,7 +26,8 @@ def test_split_is_stratified_and_scaled(split):
     n_train, n_test = len(split.train_labels), len(split.test_labels)
     assert n_train + n_test == 1797
     assert 0.18 < n_test / (n_train + n_test) < 0.22
-    assert split.train_images.min() >= 0 and split.train_images.max() <= 1
+    assert split.train_images.min() >= 0
+    assert split.train_images.max() <= 1
     assert split.train_images.dtype == np.float32
     train_share = np.bincount(split.train_labels, minlength=10) / n_train
     test_share = np.bincount(split.test_labels, minlength=10) / n_test
@@ -67,7 +68,8 @@ def test_reset_restores_initial_student(teacher, split):
     distiller.reset()
 
     np.testing.assert_array_equal(distiller.student.params, fresh)
-    assert distiller.epoch == 0 and distiller.history == []
+    assert distiller.epoch == 0
+    assert distiller.history == []
 
 
 def test_step_reports_epoch_progress(teacher, split):
@@ -99,7 +101,8 @@ def test_step_stops_at_planned_epochs(teacher, split):
 
     distiller.step(max_batches=10_000)
 
-    assert distiller.epoch == 2 and distiller.finished
+    assert distiller.epoch == 2
+    assert distiller.finished
     assert distiller.step(max_batches=5) == 0
 
 
