@@ -2,17 +2,35 @@
 
 The panel only calls the app's methods (set_training, set_temperature, ...) and reads the lab
 for its numbers, so keys and buttons share one code path.
+
+DirectGUI draws each widget as a frame Geom plus a text Geom, which made this panel 55 of the
+explorer's draw calls. Here the DirectGUI buttons and sliders stay, for their mouse regions,
+clicks and thumb dragging, but draw nothing (no relief, no text). What the user sees is one
+QuadBatch for every rectangle, one Geom of baked static text and one of changing text: three
+draw calls. Each frame the quads follow the widgets' states (ready, pressed, under the
+pointer) and the slider thumbs' positions.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 from direct.gui import DirectGuiGlobals as DGG
-from direct.gui.DirectGui import DirectButton, DirectFrame, DirectLabel, DirectSlider, DirectWaitBar
-from panda3d.core import NodePath, TextNode
+from direct.gui.DirectGui import DirectButton, DirectFrame, DirectSlider
+from panda3d.core import NodePath, PGButton
 
-from game.widgets import symbol
+from game.widgets import (
+    SCREEN_FONT_PIXELS_PER_UNIT,
+    BakedText,
+    QuadBatch,
+    bake_text,
+    load_font,
+    make_text,
+    screen_root,
+    set_text,
+    symbol,
+)
 from sim.training import ALPHA_RANGE, TEMPERATURE_RANGE
 
 # Layout in a2dTopLeft coordinates (x right from the window's left edge, z down from its top),
@@ -23,6 +41,13 @@ PANEL_TOP, PANEL_BOTTOM = -0.02, -1.76
 INSET = 0.035
 CONTENT_WIDTH = PANEL_RIGHT - PANEL_LEFT - 2 * INSET
 SLIDER_HALF_WIDTH = CONTENT_WIDTH / 2
+SLIDER_HIT_HALF_HEIGHT = 0.012   # the slider's mouse region; the drawn track is thinner
+SLIDER_TRACK_HALF_HEIGHT = 0.004
+THUMB_HALF_SIZE = (0.018, 0.032)
+BUTTON_HEIGHT = 0.062
+BUTTON_TEXT_DROP = 0.012      # baseline below the button's centre, so the text looks centred
+PROGRESS_HALF_HEIGHT = 0.008
+RULE_HALF_HEIGHT = 0.002
 
 SPEED_RANGE = (0.25, 12.0)  # epochs per second
 DEFAULT_SPEED = 2.0
@@ -32,19 +57,26 @@ REFRESH_S = 0.1
 TITLE_SCALE = 0.05
 TEXT_SCALE = 0.036
 SMALL_SCALE = 0.03
+BUTTON_TEXT_SCALE = TEXT_SCALE * 0.95
 
 PANEL_COLOR = (0.025, 0.035, 0.07, 0.93)
+RULE_COLOR = (0.3, 0.4, 0.7, 0.35)
 ACCENT_COLOR = (0.35, 0.55, 1.0, 1.0)
 TEXT_COLOR = (0.86, 0.9, 0.98, 1.0)
 MUTED_COLOR = (0.58, 0.64, 0.78, 1.0)
 SOFT_COLOR = (1.0, 0.62, 0.25, 1.0)
 HARD_COLOR = (0.35, 0.8, 1.0, 1.0)
 TOTAL_COLOR = (0.95, 0.95, 1.0, 1.0)
-# Button frame colours for the states ready, pressed, under the pointer, disabled.
+TRACK_COLOR = (0.18, 0.22, 0.36, 1.0)
+PROGRESS_TRACK_COLOR = (0.15, 0.18, 0.28, 1.0)
+PROGRESS_COLOR = (0.4, 0.65, 1.0, 1.0)
+# Face colours for PGButton's states, indexed by PGButton.S_ready, S_depressed, S_rollover and
+# S_inactive (0 to 3).
 BUTTON_COLORS = ((0.12, 0.18, 0.34, 1.0), (0.3, 0.45, 0.8, 1.0), (0.18, 0.27, 0.5, 1.0), (0.1, 0.1, 0.12, 1.0))
 TRAIN_COLORS = ((0.13, 0.42, 0.25, 1.0), (0.25, 0.7, 0.4, 1.0), (0.18, 0.55, 0.32, 1.0), (0.1, 0.1, 0.12, 1.0))
 PAUSE_COLORS = ((0.5, 0.3, 0.1, 1.0), (0.85, 0.55, 0.2, 1.0), (0.65, 0.4, 0.15, 1.0), (0.1, 0.1, 0.12, 1.0))
 TOGGLE_ON_COLORS = ((0.3, 0.25, 0.55, 1.0), (0.5, 0.45, 0.85, 1.0), (0.4, 0.35, 0.7, 1.0), (0.1, 0.1, 0.12, 1.0))
+THUMB_COLORS = ((0.55, 0.7, 1.0, 1.0), (0.8, 0.88, 1.0, 1.0), (0.68, 0.8, 1.0, 1.0), (0.3, 0.3, 0.35, 1.0))
 
 
 def format_loss(value: float) -> str:
@@ -52,7 +84,7 @@ def format_loss(value: float) -> str:
 
 
 class ControlPanel:
-    """DirectGUI widgets that drive `app` and show the lab's training state.
+    """Invisible DirectGUI widgets that drive `app`, drawn as batched quads and baked text.
 
     `app` needs: lab, training, speed, set_training(), set_temperature(), set_alpha(),
     set_speed(), reset_student(), next_sample(), previous_sample(), set_race(), toggle_help()
@@ -62,16 +94,30 @@ class ControlPanel:
     def __init__(self, parent: NodePath, app, font=None):
         self.app = app
         self.lab = app.lab
-        self.font = font
-        self.tau = symbol(font, "τ", "tau") if font is not None else "tau"
-        self.alpha = symbol(font, "α", "alpha") if font is not None else "alpha"
+        self.font = font if font is not None else load_font(pixels_per_unit=SCREEN_FONT_PIXELS_PER_UNIT)
+        self.tau = symbol(self.font, "τ", "tau")
+        self.alpha = symbol(self.font, "α", "alpha")
         self.refresh_clock = REFRESH_S
         self.overlay_buttons: dict[str, DirectButton] = {}
 
-        self.root = DirectFrame(
-            parent=parent, frameColor=PANEL_COLOR, relief=DGG.FLAT,
-            frameSize=(PANEL_LEFT, PANEL_RIGHT, PANEL_BOTTOM, PANEL_TOP), state=DGG.NORMAL,
-        )
+        # Draw order inside the "unsorted" bin: quads, then static text, then changing text.
+        self.root = screen_root(parent, "control-panel")
+        self.quad_layer = self.root.attachNewNode("control-quads")
+        self.text_layer = self.root.attachNewNode("control-text")
+        # The invisible frame is a mouse region over the whole panel, so clicks between the
+        # widgets do not start a camera drag.
+        self.hit_root = DirectFrame(parent=self.root, relief=None, state=DGG.NORMAL,
+                                    frameSize=(PANEL_LEFT, PANEL_RIGHT, PANEL_BOTTOM, PANEL_TOP))
+
+        self.boxes: list[tuple[float, float, float, float]] = []
+        self.colors: list[tuple[float, ...]] = []
+        self.texts: dict[str, NodePath] = {}
+        self.buttons: list[tuple[DirectButton, int]] = []    # (widget, quad index)
+        self.quad_of: dict[DirectButton, int] = {}
+        self.button_palettes: dict[int, tuple] = {}          # quad index -> state colours
+        self.sliders: list[tuple[DirectSlider, int]] = []    # (widget, thumb quad index)
+
+        self._add_rect((PANEL_LEFT, PANEL_BOTTOM, PANEL_RIGHT, PANEL_TOP), PANEL_COLOR)
         self.z = PANEL_TOP - INSET
         self._build_header()
         self._build_training()
@@ -79,40 +125,69 @@ class ControlPanel:
         self._build_losses()
         self._build_input()
         self._build_toggles()
+
+        self.quads = QuadBatch(self.quad_layer, len(self.boxes), "control-quads")
+        self.box_array = np.array(self.boxes, dtype=np.float32)
+        self.color_array = np.array(self.colors, dtype=np.float32)
+        self.drawn_boxes: np.ndarray | None = None
+        self.drawn_colors: np.ndarray | None = None
+
+        bake_text(self.text_layer, keep=list(self.texts.values()), name="control-static-text")
+        self.changing_text = BakedText(self.root, list(self.texts.values()), "control-changing-text")
+        self.progress_fraction = 0.0
         self.refresh()
 
     # --- building blocks --------------------------------------------------------------------
 
+    def _add_rect(self, box, color) -> int:
+        """Queue a rectangle (x0, z0, x1, z1) for the quad batch; return its index."""
+        self.boxes.append(tuple(box))
+        self.colors.append(tuple(color))
+        return len(self.boxes) - 1
+
     def _label(self, text: str, z: float, scale: float = TEXT_SCALE, color=TEXT_COLOR,
-               x: float = PANEL_LEFT + INSET, align=TextNode.ALeft) -> DirectLabel:
-        return DirectLabel(
-            parent=self.root, text=text, text_font=self.font, text_scale=scale, text_fg=color,
-            text_align=align, frameColor=(0, 0, 0, 0), pos=(x, 0, z), relief=None,
-        )
+               x: float = PANEL_LEFT + INSET, align: str = "left", name: str | None = None) -> NodePath:
+        """Add a text line with its baseline at z; `name` marks text that refresh() rewrites."""
+        path = make_text(self.text_layer, text, self.font, pos=(x, z), scale=scale, color=color, align=align,
+                         name=name or "label")
+        if name is not None:
+            self.texts[name] = path
+        return path
 
     def _button(self, text: str, command, x0: float, x1: float, z: float, colors=BUTTON_COLORS,
-                extra=None) -> DirectButton:
-        height = 0.062
-        return DirectButton(
-            parent=self.root, text=text, text_font=self.font, text_scale=TEXT_SCALE * 0.95,
-            text_fg=TEXT_COLOR, text_pos=(0, -0.012), command=command, extraArgs=extra or [],
-            frameSize=(-(x1 - x0) / 2, (x1 - x0) / 2, -height / 2, height / 2),
-            frameColor=colors, relief=DGG.FLAT, pos=((x0 + x1) / 2, 0, z), pressEffect=1,
-        )
+                name: str | None = None) -> DirectButton:
+        """Add a button from x0 to x1 centred on z; `name` marks a label that refresh() rewrites."""
+        half_width, half_height = (x1 - x0) / 2, BUTTON_HEIGHT / 2
+        button = DirectButton(parent=self.hit_root, relief=None, command=command,
+                              frameSize=(-half_width, half_width, -half_height, half_height),
+                              pos=((x0 + x1) / 2, 0, z))
+        index = self._add_rect((x0, z - half_height, x1, z + half_height), colors[PGButton.S_ready])
+        self.buttons.append((button, index))
+        self.quad_of[button] = index
+        self.button_palettes[index] = colors
+        self._label(text, z - BUTTON_TEXT_DROP, BUTTON_TEXT_SCALE, x=(x0 + x1) / 2, align="center", name=name)
+        return button
 
     def _slider(self, value_range, value: float, command, z: float, page: float) -> DirectSlider:
-        return DirectSlider(
-            parent=self.root, range=value_range, value=value, pageSize=page, command=command,
-            frameSize=(-SLIDER_HALF_WIDTH, SLIDER_HALF_WIDTH, -0.012, 0.012),
-            frameColor=(0.18, 0.22, 0.36, 1.0), relief=DGG.FLAT,
-            thumb_frameSize=(-0.018, 0.018, -0.032, 0.032), thumb_relief=DGG.FLAT,
-            thumb_frameColor=(0.55, 0.7, 1.0, 1.0),
-            pos=(PANEL_LEFT + INSET + SLIDER_HALF_WIDTH, 0, z),
+        center = PANEL_LEFT + INSET + SLIDER_HALF_WIDTH
+        half_x, half_z = THUMB_HALF_SIZE
+        slider = DirectSlider(
+            parent=self.hit_root, range=value_range, value=value, pageSize=page, command=command,
+            frameSize=(-SLIDER_HALF_WIDTH, SLIDER_HALF_WIDTH, -SLIDER_HIT_HALF_HEIGHT, SLIDER_HIT_HALF_HEIGHT),
+            relief=None, thumb_relief=None, thumb_frameSize=(-half_x, half_x, -half_z, half_z),
+            pos=(center, 0, z),
         )
+        self._add_rect((center - SLIDER_HALF_WIDTH, z - SLIDER_TRACK_HALF_HEIGHT,
+                        center + SLIDER_HALF_WIDTH, z + SLIDER_TRACK_HALF_HEIGHT), TRACK_COLOR)
+        thumb = self._add_rect((center - half_x, z - half_z, center + half_x, z + half_z), THUMB_COLORS[0])
+        self.sliders.append((slider, thumb))
+        self.buttons.append((slider.thumb, thumb))
+        self.button_palettes[thumb] = THUMB_COLORS
+        return slider
 
     def _rule(self, z: float) -> None:
-        DirectFrame(parent=self.root, frameColor=(0.3, 0.4, 0.7, 0.35), relief=DGG.FLAT,
-                    frameSize=(PANEL_LEFT + INSET, PANEL_RIGHT - INSET, z - 0.002, z + 0.002))
+        self._add_rect((PANEL_LEFT + INSET, z - RULE_HALF_HEIGHT, PANEL_RIGHT - INSET, z + RULE_HALF_HEIGHT),
+                       RULE_COLOR)
 
     def _section(self, title: str) -> None:
         self.z -= 0.03
@@ -135,32 +210,30 @@ class ControlPanel:
         left, right = PANEL_LEFT + INSET, PANEL_RIGHT - INSET
         middle = left + CONTENT_WIDTH * 0.42
         self.train_button = self._button("Train", self._toggle_training, left, middle - 0.01, self.z,
-                                         TRAIN_COLORS)
-        self.reset_button = self._button("Reset student", self.app.reset_student, middle + 0.01, right,
-                                         self.z)
+                                         TRAIN_COLORS, name="train")
+        self.reset_button = self._button("Reset student", self.app.reset_student, middle + 0.01, right, self.z)
         self.z -= 0.075
-        self.epoch_label = self._label("", self.z)
-        self.batch_label = self._label("", self.z, SMALL_SCALE, MUTED_COLOR, x=right, align=TextNode.ARight)
+        self._label("", self.z, name="epoch")
+        self._label("", self.z, SMALL_SCALE, MUTED_COLOR, x=right, align="right", name="state")
         self.z -= 0.035
-        self.progress = DirectWaitBar(
-            parent=self.root, range=1000, value=0, relief=DGG.FLAT,
-            frameSize=(left, right, -0.008, 0.008), frameColor=(0.15, 0.18, 0.28, 1.0),
-            barColor=(0.4, 0.65, 1.0, 1.0), pos=(0, 0, self.z),
-        )
+        self._add_rect((left, self.z - PROGRESS_HALF_HEIGHT, right, self.z + PROGRESS_HALF_HEIGHT),
+                       PROGRESS_TRACK_COLOR)
+        self.progress_quad = self._add_rect((left, self.z - PROGRESS_HALF_HEIGHT, left, self.z + PROGRESS_HALF_HEIGHT),
+                                            PROGRESS_COLOR)
         self.z -= 0.06
-        self.speed_label = self._label("", self.z)
+        self._label("", self.z, name="speed")
         self.z -= 0.05
         self.speed_slider = self._slider(SPEED_RANGE, self.app.speed, self._on_speed, self.z, 1.0)
         self.z -= 0.02
 
     def _build_settings(self) -> None:
         self._section("Distillation")
-        self.temperature_label = self._label("", self.z)
+        self._label("", self.z, name="temperature")
         self.z -= 0.05
         self.temperature_slider = self._slider(TEMPERATURE_RANGE, self.lab.temperature, self._on_temperature,
                                                self.z, TEMPERATURE_PAGE)
         self.z -= 0.075
-        self.alpha_label = self._label("", self.z)
+        self._label("", self.z, name="alpha")
         self.z -= 0.05
         self.alpha_slider = self._slider(ALPHA_RANGE, self.lab.alpha, self._on_alpha, self.z, 0.1)
         self.z -= 0.02
@@ -173,11 +246,10 @@ class ControlPanel:
             ("hard", "cross-entropy", HARD_COLOR),
             ("total", f"{self.alpha}·soft + (1−{self.alpha})·hard", TOTAL_COLOR),
         )
-        self.loss_labels = {}
         for name, formula, color in rows:
             self._label(name, self.z, TEXT_SCALE, color)
             self._label(formula, self.z, SMALL_SCALE * 0.9, MUTED_COLOR, x=PANEL_LEFT + INSET + 0.1)
-            self.loss_labels[name] = self._label("", self.z, TEXT_SCALE, color, x=right, align=TextNode.ARight)
+            self._label("", self.z, TEXT_SCALE, color, x=right, align="right", name=f"{name} loss")
             self.z -= 0.05
 
     def _build_input(self) -> None:
@@ -185,10 +257,10 @@ class ControlPanel:
         left, right = PANEL_LEFT + INSET, PANEL_RIGHT - INSET
         self.previous_button = self._button("◀", self.app.previous_sample, left, left + 0.08, self.z + 0.012)
         self.next_button = self._button("▶", self.app.next_sample, right - 0.08, right, self.z + 0.012)
-        self.sample_label = self._label("", self.z, TEXT_SCALE * 0.9, x=(left + right) / 2, align=TextNode.ACenter)
+        self._label("", self.z, TEXT_SCALE * 0.9, x=(left + right) / 2, align="center", name="sample")
         self.z -= 0.05
         self._label("N / B  next, previous", self.z, SMALL_SCALE * 0.9, MUTED_COLOR,
-                    x=(left + right) / 2, align=TextNode.ACenter)
+                    x=(left + right) / 2, align="center")
         self.z -= 0.02
 
     def _build_toggles(self) -> None:
@@ -230,6 +302,10 @@ class ControlPanel:
                 slider["value"] = value
         self.refresh()
 
+    def text(self, name: str) -> str:
+        """Return the string a changing label shows now, e.g. text("epoch")."""
+        return self.texts[name].node().getText()
+
     # --- per frame --------------------------------------------------------------------------
 
     def update(self, dt: float) -> None:
@@ -237,37 +313,37 @@ class ControlPanel:
         if self.refresh_clock >= REFRESH_S:
             self.refresh_clock = 0.0
             self.refresh()
+        else:
+            self._draw_widgets()
 
     def refresh(self) -> None:
-        """Rewrite every number from the lab; text only changes when its value does."""
+        """Rewrite every number from the lab; the text Geom is rebuilt only when one changed."""
         distiller = self.lab.distiller
         epochs = distiller.config.epochs
         done = min(distiller.epoch + distiller.epoch_fraction, epochs)
-        self._set(self.epoch_label, f"Epoch {distiller.epoch} / {epochs}")
+        set_text(self.texts["epoch"], f"Epoch {distiller.epoch} / {epochs}")
         state = "paused"
         if distiller.finished:
             state = "finished"
         elif self.app.training:
             state = "training"
-        self._set(self.batch_label, state)
-        self.progress["value"] = 1000 * done / epochs
+        set_text(self.texts["state"], state)
+        self.progress_fraction = done / epochs
 
         running = self.app.training and not distiller.finished
-        self._set(self.train_button, "Pause" if running else "Train")
-        self._paint(self.train_button, PAUSE_COLORS if running else TRAIN_COLORS)
+        set_text(self.texts["train"], "Pause" if running else "Train")
+        self.button_palettes[self.quad_of[self.train_button]] = PAUSE_COLORS if running else TRAIN_COLORS
 
-        self._set(self.speed_label, f"Speed   {self.app.speed:.2f} epochs/s")
-        self._set(self.temperature_label, f"Temperature {self.tau} = {self.lab.temperature:.1f}")
-        self._set(self.alpha_label, f"Soft-target weight {self.alpha} = {self.lab.alpha:.2f}")
+        set_text(self.texts["speed"], f"Speed   {self.app.speed:.2f} epochs/s")
+        set_text(self.texts["temperature"], f"Temperature {self.tau} = {self.lab.temperature:.1f}")
+        set_text(self.texts["alpha"], f"Soft-target weight {self.alpha} = {self.lab.alpha:.2f}")
 
-        soft, hard, total = distiller.latest_losses()
-        self._set(self.loss_labels["soft"], format_loss(soft))
-        self._set(self.loss_labels["hard"], format_loss(hard))
-        self._set(self.loss_labels["total"], format_loss(total))
+        for name, value in zip(("soft", "hard", "total"), distiller.latest_losses()):
+            set_text(self.texts[f"{name} loss"], format_loss(value))
 
         label = self.lab.current_label
         which = "drawn digit" if label is None else f"#{self.lab.sample_index}  label {label}"
-        self._set(self.sample_label, which)
+        set_text(self.texts["sample"], which)
 
         for name, button in self.overlay_buttons.items():
             if name == "race":
@@ -276,18 +352,32 @@ class ControlPanel:
                 shown = self.app.help_shown
             else:
                 shown = self.app.overlay_shown(name)
-            self._paint(button, TOGGLE_ON_COLORS if shown else BUTTON_COLORS)
+            self.button_palettes[self.quad_of[button]] = TOGGLE_ON_COLORS if shown else BUTTON_COLORS
 
-    @staticmethod
-    def _set(widget, text: str) -> None:
-        if widget["text"] != text:
-            widget["text"] = text
+        self.changing_text.rebake()
+        self._draw_widgets()
 
-    @staticmethod
-    def _paint(widget, colors) -> None:
-        """Set a button's state colours, only when they change (each set rebuilds its frames)."""
-        if tuple(widget["frameColor"]) != colors:
-            widget["frameColor"] = colors
+    def _draw_widgets(self) -> None:
+        """Colour each button by its state, place the slider thumbs and the progress fill.
+
+        The quad batch is rewritten only when a colour or position changed.
+        """
+        for widget, index in self.buttons:
+            self.color_array[index] = self.button_palettes[index][widget.guiItem.getState()]
+        for slider, index in self.sliders:
+            x = slider.thumb.getX(self.root)
+            half_x = THUMB_HALF_SIZE[0]
+            self.box_array[index, 0], self.box_array[index, 2] = x - half_x, x + half_x
+        left, right = PANEL_LEFT + INSET, PANEL_RIGHT - INSET
+        self.box_array[self.progress_quad, 2] = left + (right - left) * self.progress_fraction
+
+        if self.drawn_boxes is None or not np.array_equal(self.box_array, self.drawn_boxes):
+            self.quads.set_rects(*self.box_array.T)
+            self.drawn_boxes = self.box_array.copy()
+        if self.drawn_colors is None or not np.array_equal(self.color_array, self.drawn_colors):
+            self.quads.set_colors(self.color_array)
+            self.drawn_colors = self.color_array.copy()
 
     def destroy(self) -> None:
-        self.root.destroy()
+        self.hit_root.destroy()
+        self.root.removeNode()

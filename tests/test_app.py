@@ -50,7 +50,7 @@ def test_slider_sets_temperature(explorer):
     assert explorer.lab.temperature == pytest.approx(12.0)
     assert explorer.lab.distiller.config.temperature == pytest.approx(12.0)
     assert explorer.charts.snapshot.temperature == pytest.approx(12.0)
-    assert "12.0" in explorer.controls.temperature_label["text"]
+    assert "12.0" in explorer.controls.text("temperature")
 
 
 def test_temperature_keys_move_slider(explorer):
@@ -94,8 +94,8 @@ def test_train_button_advances_epochs(explorer):
 
     assert explorer.training
     assert explorer.lab.distiller.epoch == 3
-    assert "Epoch 3" in explorer.controls.epoch_label["text"]
-    assert explorer.controls.progress["value"] == pytest.approx(1000 * 3 / 60, abs=20)
+    assert "Epoch 3" in explorer.controls.text("epoch")
+    assert explorer.controls.progress_fraction == pytest.approx(3 / 60, abs=0.02)
 
 
 def test_training_recolours_student_edges(explorer):
