@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from panda3d.core import NodePath, TextFont
+from panda3d.core import NodePath, TextFont, TextNode
 
-from game.widgets import LineBatch, QuadBatch, bake_text, load_font, make_text, set_text, set_text_color, symbol
+from game.widgets import BakedText, LineBatch, QuadBatch, load_font, make_text, set_text, set_text_color, symbol
 from sim.data import N_CLASSES
 from sim.lab import Lab
 
@@ -66,6 +66,15 @@ HIGH_MATCH_COLOR = np.array([0.35, 0.9, 0.45, 1.0])
 TEACHER, STUDENT, TEACHER_T1, STUDENT_T1 = range(4)
 GRID_LEVELS = (0.25, 0.5, 0.75, 1.0)
 
+# Every rectangle is in one Geom, drawn in this order: each group lies in front of the ones
+# before it, so drawing them back to front blends the translucent ones over what is behind.
+# Bars and gauge are opaque colours, so blending draws them exactly as an opaque Geom would.
+BACKING_QUADS = 1
+MARKER_QUADS = 2                    # one gold box behind the true class's label per chart
+BAR_QUADS = 2 * N_CLASSES
+OUTLINE_QUADS = 6 * N_CLASSES       # each tau = 1 outline is a left side, a right side and a top
+GAUGE_QUADS = 2                     # the gauge's track and its fill
+
 
 class OutputCharts:
     """Teacher and student output bars at the current temperature, with tau = 1 outlines."""
@@ -92,20 +101,29 @@ class OutputCharts:
             for center in CHART_CENTERS_X
         ]
 
+        self.quads = QuadBatch(self.root, BACKING_QUADS + MARKER_QUADS + BAR_QUADS + OUTLINE_QUADS + GAUGE_QUADS,
+                               "chart-quads")
+        parts = []
+        first = 0
+        for count in (BACKING_QUADS, MARKER_QUADS, BAR_QUADS, OUTLINE_QUADS, GAUGE_QUADS):
+            parts.append(self.quads.part(first, count))
+            first += count
+        self.backing, self.label_markers, self.bars, self.ghosts, self.gauge = parts
+
         self.build_frame()
         self.build_bars()
         self.build_readouts()
-        bake_text(self.root, keep=[*self.titles, self.legend, self.kl_text, self.match_text, self.agree_text],
-                  draw_after_transparent=True)
+        # All text, static and changing, draws as one Geom after the translucent rectangles.
+        texts = [path for path in self.root.getChildren() if isinstance(path.node(), TextNode)]
+        self.text = BakedText(self.root, texts, "chart-text", draw_after_transparent=True)
 
     # --- construction ---------------------------------------------------------------------
 
     def build_frame(self) -> None:
         """Build the backing panel, grid, axes, class labels, titles and legend."""
-        backing = QuadBatch(self.root, 1, "chart-backing", y=0.05)
         x0, z0, x1, z1 = BACKING_BOX
-        backing.set_rects([x0], [z0], [x1], [z1])
-        backing.set_colors(BACKING_COLOR)
+        self.backing.set_rects([x0], [z0], [x1], [z1], y=0.05)
+        self.backing.set_colors(BACKING_COLOR)
 
         starts, ends, colors = [], [], []
         for centers in self.bar_centers:
@@ -140,27 +158,15 @@ class OutputCharts:
                                 color=MUTED_COLOR, align="center", y=TEXT_Y, name="legend")
 
     def build_bars(self) -> None:
-        self.bars = QuadBatch(self.root, 2 * N_CLASSES, "output-bars", transparent=False)
         self.bars.set_colors(np.repeat([TEACHER_COLOR, STUDENT_COLOR], N_CLASSES, axis=0))
-        # Each tau = 1 outline is three thin rectangles: left side, right side and top.
-        self.ghosts = QuadBatch(self.root, 6 * N_CLASSES, "tau1-outlines", y=TEXT_Y / 2)
         self.ghosts.set_colors(GHOST_COLOR)
-
-        # One marker per chart: a gold box behind the true class's label, moved with setX.
-        self.label_markers = []
-        for chart in range(2):
-            marker = QuadBatch(self.root, 1, "true-label-marker", y=0.01)
-            half = (CHART_WIDTH - AXIS_LABEL_WIDTH) / N_CLASSES / 2 - 0.03
-            marker.set_rects([-half], [CLASS_LABEL_Z - 0.14], [half], [CLASS_LABEL_Z + 0.42])
-            marker.set_colors((TRUE_LABEL_COLOR[0], TRUE_LABEL_COLOR[1], TRUE_LABEL_COLOR[2], 0.45))
-            marker.path.hide()
-            self.label_markers.append(marker.path)
+        self.label_markers.set_colors((TRUE_LABEL_COLOR[0], TRUE_LABEL_COLOR[1], TRUE_LABEL_COLOR[2], 0.45))
+        self.mark_label(None)
         self.write_bars()
 
     def build_readouts(self) -> None:
         self.kl_text = make_text(self.root, "", self.font, pos=(0.0, KL_Z), scale=READOUT_SCALE,
                                  color=LABEL_COLOR, align="center", y=TEXT_Y, name="kl")
-        self.gauge = QuadBatch(self.root, 2, "match-gauge", transparent=False)
         self.gauge.set_colors(np.array([GAUGE_BACK_COLOR, HIGH_MATCH_COLOR]))
         make_text(self.root, "match", self.font, pos=(GAUGE_X[0] - 0.2, GAUGE_Z[0] + 0.05),
                   scale=READOUT_SCALE, color=LABEL_COLOR, align="right", y=TEXT_Y, name="gauge-label")
@@ -232,7 +238,7 @@ class OutputCharts:
         heights = np.maximum(self.heights, 0.0)
         centers = np.concatenate(self.bar_centers)
         solid = heights[[TEACHER, STUDENT]].ravel()
-        self.bars.set_rects(centers - BAR_WIDTH / 2, BAR_BASE_Z, centers + BAR_WIDTH / 2, BAR_BASE_Z + solid)
+        self.bars.set_rects(centers - BAR_WIDTH / 2, BAR_BASE_Z, centers + BAR_WIDTH / 2, BAR_BASE_Z + solid, y=0.0)
 
         ghost = heights[[TEACHER_T1, STUDENT_T1]].ravel()
         top = BAR_BASE_Z + np.maximum(ghost, GHOST_LINE)
@@ -241,7 +247,7 @@ class OutputCharts:
         x1 = np.concatenate([left + GHOST_LINE, right, right])
         z0 = np.concatenate([np.full_like(top, BAR_BASE_Z), np.full_like(top, BAR_BASE_Z), top - GHOST_LINE])
         z1 = np.concatenate([top, top, top])
-        self.ghosts.set_rects(x0, z0, x1, z1)
+        self.ghosts.set_rects(x0, z0, x1, z1, y=TEXT_Y / 2)
 
     def write_gauge(self) -> None:
         fill = float(np.clip(self.match_fill, 0.0, 1.0))
@@ -257,12 +263,13 @@ class OutputCharts:
     def mark_label(self, label: int | None) -> None:
         """Put the gold marker behind class `label` in both charts, or hide it for None."""
         self.marked_label = label
-        for marker, centers in zip(self.label_markers, self.bar_centers):
-            if label is None:
-                marker.hide()
-            else:
-                marker.setX(float(centers[label]))
-                marker.show()
+        if label is None:
+            # Zero-size rectangles draw nothing.
+            self.label_markers.set_rects(0.0, 0.0, 0.0, 0.0, y=0.01)
+            return
+        half = (CHART_WIDTH - AXIS_LABEL_WIDTH) / N_CLASSES / 2 - 0.03
+        x = np.array([centers[label] for centers in self.bar_centers])
+        self.label_markers.set_rects(x - half, CLASS_LABEL_Z - 0.14, x + half, CLASS_LABEL_Z + 0.42, y=0.01)
 
     def write_readouts(self, snapshot) -> None:
         tau = f"{self.tau} = {snapshot.temperature:.1f}"
@@ -281,6 +288,7 @@ class OutputCharts:
             set_text(self.agree_text, f"top-1 classes differ: teacher {snapshot.teacher_top1}, "
                                       f"student {snapshot.student_top1}")
             set_text_color(self.agree_text, DIFFER_COLOR)
+        self.text.rebake()
 
     def destroy(self) -> None:
         self.root.removeNode()

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 from panda3d.core import (
     CardMaker,
+    ColorAttrib,
+    ColorScaleAttrib,
     DynamicTextFont,
     Filename,
     Geom,
@@ -26,6 +28,7 @@ from panda3d.core import (
     GeomVertexFormat,
     InternalName,
     NodePath,
+    RenderState,
     SamplerState,
     TextFont,
     TextNode,
@@ -165,38 +168,83 @@ def bake_text(parent: NodePath, keep=(), draw_after_transparent: bool = False,
 
 
 class BakedText:
-    """Texts that change now and then, drawn as one merged Geom rebuilt when any of them changes.
+    """Texts that change now and then, drawn as one merged Geom per font page and render state.
 
-    The TextNodes are detached and only serve as the source: change them with set_text() and
-    set_text_color(), then call rebake(). Rebaking costs about as much as generating every
-    text once, so this suits text that changes a few times a minute, not every frame.
+    The TextNodes are detached and only serve as the source: change them with set_text(),
+    set_text_color(), setPos() or hide(), then call rebake(). Each text's glyph quads are kept
+    as NumPy arrays until its string, colour, transform or visibility changes, so a rebake
+    generates only the texts that changed and concatenates the rest. Static texts can
+    therefore share the merged Geom of changing ones at little cost.
+
+    The holder node stays where it was attached, so in the "unsorted" bin it draws after the
+    siblings attached before it. `draw_after_transparent` puts it at the start of the fixed bin,
+    for the same reason as in bake_text().
     """
 
-    def __init__(self, parent: NodePath, texts, name: str = "rebaked-text"):
+    def __init__(self, parent: NodePath, texts, name: str = "rebaked-text",
+                 draw_after_transparent: bool = False):
         self.parent = parent
-        self.texts = list(texts)
         self.name = name
-        self.holder: NodePath | None = None
+        self.holder = parent.attachNewNode(name)
+        if draw_after_transparent:
+            self.holder.setBin("fixed", 0)
+        self.geom_node = GeomNode(name)
+        self.holder.attachNewNode(self.geom_node)
+        self.texts: list[NodePath] = []
         self.drawn = None
+        self.meshes: dict = {}
+        self.set_texts(texts)
+
+    def set_texts(self, texts) -> None:
+        """Replace the source texts, detaching them from the scene graph, and rebake."""
+        self.texts = list(texts)
         for path in self.texts:
             path.detachNode()
         self.rebake()
 
     def rebake(self) -> None:
-        """Rebuild the merged Geom if any text or text colour changed since the last call."""
-        current = [(path.node().getText(), tuple(path.node().getTextColor())) for path in self.texts]
-        if current == self.drawn:
+        """Rebuild the merged Geom if any text changed since the last call."""
+        keys = [_text_key(path) for path in self.texts]
+        if keys == self.drawn:
             return
-        self.drawn = current
-        if self.holder is not None:
-            self.holder.removeNode()
-        self.holder = self.parent.attachNewNode(self.name)
-        for path in self.texts:
-            baked = self.holder.attachNewNode(path.node().generate())
-            baked.setTransform(path.getTransform())
-            baked.setState(path.getState())
-        self.holder.flattenStrong()
+        self.drawn = keys
 
+        meshes = {}
+        groups: dict = {}
+        for path, key in zip(self.texts, keys):
+            if key[-1]:
+                continue
+            mesh = meshes.get(key)
+            if mesh is None:
+                mesh = self.meshes.get(key)
+            if mesh is None:
+                mesh = text_mesh(path)
+            meshes[key] = mesh
+            for state, arrays in mesh:
+                groups.setdefault(state, []).append(arrays)
+        # Only the meshes drawn now stay cached, so texts that went away free their arrays.
+        self.meshes = meshes
+
+        self.geom_node.removeAllGeoms()
+        for state, parts in groups.items():
+            self.geom_node.addGeom(_merged_geom(self.name, parts), state)
+
+
+def drawn_geom_count(root: NodePath) -> int:
+    """Count the Geoms under `root` that draw, each a draw call: visible GeomNodes and TextNodes.
+
+    Hidden subtrees are skipped; frustum culling and DirectGui states are not considered.
+    """
+    if root.isEmpty() or root.isHidden():
+        return 0
+    node = root.node()
+    count = 0
+    if isinstance(node, GeomNode):
+        count += node.getNumGeoms()
+    elif isinstance(node, TextNode):
+        generated = NodePath(node.generate())
+        count += sum(path.node().getNumGeoms() for path in generated.findAllMatches("**/+GeomNode"))
+    return count + sum(drawn_geom_count(child) for child in root.getChildren())
 
 def _split_format() -> GeomVertexFormat:
     """Return a registered format with positions and float RGBA colours in separate arrays."""
@@ -226,13 +274,121 @@ def _broadcast_colors(colors, count: int, per_item: int) -> np.ndarray:
     return np.repeat(colors, per_item, axis=0)
 
 
+def _text_format() -> GeomVertexFormat:
+    """Return a registered format for merged text: positions, float RGBA and UVs in three arrays."""
+    layout = GeomVertexFormat()
+    for name, components, contents in ((InternalName.getVertex(), 3, Geom.C_point),
+                                        (InternalName.getColor(), 4, Geom.C_color),
+                                        (InternalName.getTexcoord(), 2, Geom.C_texcoord)):
+        array = GeomVertexArrayFormat()
+        array.addColumn(name, components, Geom.NT_float32, contents)
+        layout.addArray(array)
+    return GeomVertexFormat.registerFormat(layout)
+
+
+TEXT_FORMAT = _text_format()
+
+
+def _text_key(path: NodePath) -> tuple:
+    """Return what decides a text's glyph quads; the last item is whether it is hidden."""
+    node = path.node()
+    shadow = (tuple(node.getShadow()), tuple(node.getShadowColor())) if node.hasShadow() else None
+    return (node.getText(), tuple(node.getTextColor()), node.getAlign(), shadow, node.getFont(),
+            path.getTransform(), path.getState(), path.isHidden())
+
+
+def text_mesh(path: NodePath, local: bool = False) -> list[tuple]:
+    """Return a text's glyph quads as [(state, (positions, colours, uvs, indices)), ...].
+
+    There is one entry per font page the text uses. Positions (n, 3) are in the parent's
+    space, or in the text's own unscaled space when `local` is true. Colours (n, 4) are
+    folded into the vertices, so every state ends in a vertex ColorAttrib, and `indices` (m,)
+    lists the triangles' corners.
+    """
+    wrapper = NodePath("text-mesh")
+    generated = wrapper.attachNewNode(path.node().generate())
+    if not local:
+        generated.setTransform(path.getTransform())
+    generated.setState(path.getState())
+    # Flattening merges a text's glyphs per page and applies its transform to the vertices.
+    wrapper.flattenStrong()
+
+    mesh = []
+    for geom_path in wrapper.findAllMatches("**/+GeomNode"):
+        node = geom_path.node()
+        matrix = np.array(geom_path.getMat(wrapper), dtype=np.float32).reshape(4, 4)
+        net_state = geom_path.getState(wrapper)
+        for index in range(node.getNumGeoms()):
+            state = net_state.compose(node.getGeomState(index))
+            arrays, state = _geom_arrays(node.getGeom(index), state)
+            positions = arrays[0] @ matrix[:3, :3] + matrix[3, :3]
+            mesh.append((state, (positions, *arrays[1:])))
+    return mesh
+
+
+def _geom_arrays(geom: Geom, state: RenderState) -> tuple[tuple, RenderState]:
+    """Read a textured triangle Geom into NumPy arrays, with its colour moved into the vertices."""
+    source = geom.getVertexData()
+    has_colors = source.hasColumn(InternalName.getColor())
+    vdata = source.convertTo(TEXT_FORMAT)
+    positions = np.frombuffer(vdata.getArray(0), dtype=np.float32).reshape(-1, 3).copy()
+    uvs = np.frombuffer(vdata.getArray(2), dtype=np.float32).reshape(-1, 2).copy()
+
+    colors = np.ones((len(positions), 4), dtype=np.float32)
+    color_attrib = state.getAttrib(ColorAttrib)
+    if color_attrib is not None and color_attrib.getColorType() == ColorAttrib.T_flat:
+        colors[:] = tuple(color_attrib.getColor())
+    elif has_colors and (color_attrib is None or color_attrib.getColorType() == ColorAttrib.T_vertex):
+        colors[:] = np.frombuffer(vdata.getArray(1), dtype=np.float32).reshape(-1, 4)
+    scale_attrib = state.getAttrib(ColorScaleAttrib)
+    if scale_attrib is not None and scale_attrib.hasScale():
+        colors *= np.array(tuple(scale_attrib.getScale()), dtype=np.float32)
+    state = state.removeAttrib(ColorScaleAttrib).setAttrib(ColorAttrib.makeVertex())
+
+    indices = []
+    for primitive_index in range(geom.getNumPrimitives()):
+        triangles = geom.getPrimitive(primitive_index).decompose()
+        indices.append(np.array(triangles.getVertexList(), dtype=np.uint32))
+    indices = np.concatenate(indices) if indices else np.zeros(0, dtype=np.uint32)
+    return (positions, colors, uvs, indices), state
+
+
+def _merged_geom(name: str, parts) -> Geom:
+    """Concatenate [(positions, colours, uvs, indices), ...] into one indexed triangle Geom."""
+    offsets = np.cumsum([0] + [len(part[0]) for part in parts[:-1]])
+    positions = np.concatenate([part[0] for part in parts])
+    indices = np.concatenate([part[3] + offset for part, offset in zip(parts, offsets)]).astype(np.uint32)
+
+    vdata = GeomVertexData(name, TEXT_FORMAT, Geom.UHStatic)
+    vdata.uncleanSetNumRows(len(positions))
+    _write(vdata, 0, positions)
+    _write(vdata, 1, np.concatenate([part[1] for part in parts]))
+    _write(vdata, 2, np.concatenate([part[2] for part in parts]))
+
+    triangles = GeomTriangles(Geom.UHStatic)
+    triangles.setIndexType(Geom.NTUint32)
+    index_array = triangles.modifyVertices()
+    index_array.uncleanSetNumRows(len(indices))
+    index_array.modifyHandle().copyDataFrom(indices)
+    geom = Geom(vdata)
+    geom.addPrimitive(triangles)
+    return geom
+
+
 class QuadBatch:
-    """`count` axis-aligned rectangles in the XZ plane, drawn as one Geom."""
+    """`count` axis-aligned rectangles in the XZ plane, drawn as one Geom.
+
+    Rectangles draw in index order, so within a batch a later rectangle is blended over an
+    earlier one. part() hands out a range of rectangles that one owner places and colours.
+    """
 
     def __init__(self, parent: NodePath, count: int, name: str = "quads", y: float = 0.0,
                  transparent: bool = True):
         self.count = count
         self.y = y
+        # Copies of what the Geom holds, so that writing one part rewrites the rest unchanged.
+        self.corners = np.zeros((count, 4, 3), dtype=np.float32)
+        self.vertex_colors = np.ones((4 * count, 4), dtype=np.float32)
         self.vdata = GeomVertexData(name, SPLIT_FORMAT, Geom.UHDynamic)
         self.vdata.uncleanSetNumRows(4 * count)
 
@@ -262,23 +418,58 @@ class QuadBatch:
         `y` (scalar or per rectangle) overrides the batch's depth. A smaller y is nearer a
         camera looking along +Y, which keeps overlapping rectangles from z-fighting.
         """
-        x0, z0, x1, z1 = (np.broadcast_to(np.asarray(v, dtype=np.float32), (self.count,))
+        self.place(0, self.count, x0, z0, x1, z1, y)
+
+    def set_colors(self, colors) -> None:
+        """Colour every rectangle with one RGBA, or each with its row of a (count, 4) array."""
+        self.paint(0, self.count, colors)
+
+    def place(self, first: int, count: int, x0, z0, x1, z1, y=None) -> None:
+        """Place rectangles first to first + count - 1 as set_rects() places all of them."""
+        x0, z0, x1, z1 = (np.broadcast_to(np.asarray(v, dtype=np.float32), (count,))
                           for v in (x0, z0, x1, z1))
-        corners = np.empty((self.count, 4, 3), dtype=np.float32)
-        depth = self.y if y is None else np.asarray(y, dtype=np.float32).reshape(-1, 1)
-        corners[:, :, 1] = depth
+        corners = self.corners[first:first + count]
+        corners[:, :, 1] = self.y if y is None else np.asarray(y, dtype=np.float32).reshape(-1, 1)
         corners[:, 0, 0], corners[:, 0, 2] = x0, z0
         corners[:, 1, 0], corners[:, 1, 2] = x1, z0
         corners[:, 2, 0], corners[:, 2, 2] = x1, z1
         corners[:, 3, 0], corners[:, 3, 2] = x0, z1
-        _write(self.vdata, 0, corners)
+        _write(self.vdata, 0, self.corners)
 
-    def set_colors(self, colors) -> None:
-        """Colour every rectangle with one RGBA, or each with its row of a (count, 4) array."""
-        _write(self.vdata, 1, _broadcast_colors(colors, self.count, 4))
+    def paint(self, first: int, count: int, colors) -> None:
+        """Colour rectangles first to first + count - 1 as set_colors() colours all of them."""
+        self.vertex_colors[4 * first:4 * (first + count)] = _broadcast_colors(colors, count, 4)
+        _write(self.vdata, 1, self.vertex_colors)
+
+    def part(self, first: int, count: int) -> "QuadBatchPart":
+        if first < 0 or first + count > self.count:
+            raise ValueError(f"rectangles {first} to {first + count - 1} are outside the batch "
+                             f"{self.path.getName()!r} of {self.count}")
+        return QuadBatchPart(self, first, count)
 
     def remove(self) -> None:
         self.path.removeNode()
+
+
+class QuadBatchPart:
+    """Rectangles first to first + count - 1 of a QuadBatch, with the batch's set_rects() and set_colors()."""
+
+    def __init__(self, batch: QuadBatch, first: int, count: int):
+        self.batch = batch
+        self.first = first
+        self.count = count
+
+    def set_rects(self, x0, z0, x1, z1, y=None) -> None:
+        self.batch.place(self.first, self.count, x0, z0, x1, z1, y)
+
+    def set_colors(self, colors) -> None:
+        self.batch.paint(self.first, self.count, colors)
+
+    @property
+    def rects(self) -> np.ndarray:
+        """The (count, 4) array of (x0, z0, x1, z1) as placed."""
+        corners = self.batch.corners[self.first:self.first + self.count]
+        return np.stack([corners[:, 0, 0], corners[:, 0, 2], corners[:, 2, 0], corners[:, 2, 2]], axis=1)
 
 
 class LineBatch:
@@ -307,10 +498,13 @@ class LineBatch:
         self.set_segments(zeros, zeros)
         self.set_colors((1, 1, 1, 1))
 
-    def set_segments(self, starts, ends) -> None:
-        """Draw segment i from starts[i] to ends[i], both (count, 2) arrays of (x, z)."""
+    def set_segments(self, starts, ends, y=None) -> None:
+        """Draw segment i from starts[i] to ends[i], both (count, 2) arrays of (x, z).
+
+        `y` (scalar or per segment) overrides the batch's depth, as in QuadBatch.set_rects().
+        """
         points = np.empty((self.count, 2, 3), dtype=np.float32)
-        points[:, :, 1] = self.y
+        points[:, :, 1] = self.y if y is None else np.asarray(y, dtype=np.float32).reshape(-1, 1)
         points[:, 0, 0::2] = np.asarray(starts, dtype=np.float32)
         points[:, 1, 0::2] = np.asarray(ends, dtype=np.float32)
         _write(self.vdata, 0, points)

@@ -1,8 +1,9 @@
 """bake_text and BakedText merge text into few Geoms; texts that still change stay editable."""
 
+import numpy as np
 from panda3d.core import GeomNode, NodePath, TextNode
 
-from game.widgets import BakedText, bake_text, load_font, make_text
+from game.widgets import BakedText, _text_key, bake_text, load_font, make_text, set_text, set_text_color
 
 
 def test_bake_merges_static_text():
@@ -33,20 +34,98 @@ def test_bake_leaves_kept_text_editable():
     assert readout.node().getText() == "12 %"
 
 
+def drawn_arrays(baked):
+    """Return the merged Geom's (positions, colours) as NumPy arrays."""
+    node = baked.geom_node
+    assert node.getNumGeoms() == 1
+    vdata = node.getGeom(0).getVertexData()
+    positions = np.frombuffer(vdata.getArray(0), dtype=np.float32).reshape(-1, 3)
+    colors = np.frombuffer(vdata.getArray(1), dtype=np.float32).reshape(-1, 4)
+    return positions.copy(), colors.copy()
+
+
 def test_rebake_follows_text_changes():
     font = load_font()
     root = NodePath("panel")
     digits = [make_text(root, str(digit), font, pos=(digit, 0.0)) for digit in range(3)]
     baked = BakedText(root, digits)
-    first = baked.holder
+    first, _ = drawn_arrays(baked)
 
     digits[1].node().setText("7")
     baked.rebake()
+    changed, _ = drawn_arrays(baked)
 
-    assert baked.holder != first
-    assert first.isEmpty() or first.getParent().isEmpty()
+    fresh_root = NodePath("fresh")
+    fresh = BakedText(fresh_root, [make_text(fresh_root, text, font, pos=(x, 0.0))
+                                   for x, text in enumerate("072")])
+    expected, _ = drawn_arrays(fresh)
     assert [path for path in root.getChildren()] == [baked.holder]
-    assert sum(path.node().getNumGeoms() for path in baked.holder.findAllMatches("**/+GeomNode")) == 1
+    assert not np.array_equal(changed, first)
+    np.testing.assert_array_equal(changed, expected)
+
+
+def test_rebake_moves_colour_into_vertices():
+    font = load_font()
+    root = NodePath("panel")
+    texts = [make_text(root, "8", font, color=(1.0, 0.0, 0.0, 1.0)),
+             make_text(root, "8", font, pos=(2.0, 0.0), color=(0.0, 1.0, 0.0, 0.5))]
+    baked = BakedText(root, texts)
+    _, colors = drawn_arrays(baked)
+    half = len(colors) // 2
+    np.testing.assert_allclose(colors[:half], [[1.0, 0.0, 0.0, 1.0]] * half)
+    np.testing.assert_allclose(colors[half:], [[0.0, 1.0, 0.0, 0.5]] * half)
+
+    set_text_color(texts[0], (0.0, 0.0, 1.0, 1.0))
+    baked.rebake()
+    _, colors = drawn_arrays(baked)
+    np.testing.assert_allclose(colors[:half], [[0.0, 0.0, 1.0, 1.0]] * half)
+
+
+def test_rebake_reuses_unchanged_meshes():
+    font = load_font()
+    root = NodePath("panel")
+    texts = [make_text(root, "static", font), make_text(root, "0", font, pos=(0.0, 1.0))]
+    baked = BakedText(root, texts)
+    static_mesh = baked.meshes[_text_key(texts[0])]
+
+    set_text(texts[1], "1")
+    baked.rebake()
+
+    assert baked.meshes[_text_key(texts[0])] is static_mesh
+    assert len(baked.meshes) == 2
+
+
+def test_rebake_skips_hidden_and_follows_moves():
+    font = load_font()
+    root = NodePath("panel")
+    texts = [make_text(root, "4", font), make_text(root, "5", font, pos=(1.0, 0.0))]
+    baked = BakedText(root, texts)
+    both, _ = drawn_arrays(baked)
+
+    texts[1].hide()
+    baked.rebake()
+    one, _ = drawn_arrays(baked)
+    assert len(one) == len(both) // 2
+
+    texts[1].show()
+    texts[1].setZ(3.0)
+    baked.rebake()
+    moved, _ = drawn_arrays(baked)
+    np.testing.assert_allclose(moved[len(one):, 2], both[len(one):, 2] + 3.0, atol=1e-5)
+
+
+def test_set_texts_replaces_sources():
+    font = load_font()
+    root = NodePath("panel")
+    baked = BakedText(root, [make_text(root, "1", font)], draw_after_transparent=True)
+    replacement = make_text(root, "1", font, pos=(0.0, 2.0))
+
+    baked.set_texts([replacement])
+
+    assert replacement.getParent().isEmpty()
+    positions, _ = drawn_arrays(baked)
+    assert positions[:, 2].min() > 1.5
+    assert baked.holder.getBinName() == "fixed"
 
 
 def test_rebake_skips_unchanged_text():
@@ -55,6 +134,9 @@ def test_rebake_skips_unchanged_text():
     baked = BakedText(root, [make_text(root, "4", font)])
     first = baked.holder
 
+    geom = baked.geom_node.getGeom(0)
+
     baked.rebake()
 
     assert baked.holder == first
+    assert baked.geom_node.getGeom(0) == geom

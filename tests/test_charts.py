@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from game.charts import BAR_MAX_HEIGHT, OutputCharts
+from game.widgets import drawn_geom_count
 
 
 @pytest.fixture
@@ -69,14 +70,41 @@ def test_true_label_marker_follows_sample(charts, lab):
         charts.update(0.0)
         label = int(labels[index])
         assert charts.marked_label == label
-        for marker, centers in zip(charts.label_markers, charts.bar_centers):
-            assert not marker.isHidden()
-            assert marker.getX() == pytest.approx(centers[label])
+        rects = charts.label_markers.rects
+        for (x0, z0, x1, z1), centers in zip(rects, charts.bar_centers):
+            assert x1 > x0
+            assert z1 > z0
+            assert (x0 + x1) / 2 == pytest.approx(centers[label], abs=1e-5)
 
     lab.set_custom_image(np.zeros(64))
     charts.update(0.0)
     assert charts.marked_label is None
-    assert all(marker.isHidden() for marker in charts.label_markers)
+    rects = charts.label_markers.rects
+    assert np.all(rects[:, 2] == rects[:, 0])
+
+
+def test_charts_draw_three_geoms(charts, lab):
+    lab.distiller.run(2)
+    settle(charts, frames=10)
+
+    # One Geom of rectangles, one of grid lines and one of text on a single font page.
+    assert drawn_geom_count(charts.root) == 3
+
+
+def test_readout_change_reaches_drawn_text(charts, lab):
+    charts.update(0.2)
+    before = text_vertex_count(charts)
+    lab.temperature = 12.0
+    charts.update(0.2)
+
+    assert "τ = 12.0" in charts.titles[0].node().getText()
+    # "12.0" has one glyph more than "3.0" in each of five readouts that show tau.
+    assert text_vertex_count(charts) > before
+
+
+def text_vertex_count(charts):
+    node = charts.text.geom_node
+    return sum(node.getGeom(index).getVertexData().getNumRows() for index in range(node.getNumGeoms()))
 
 
 def test_gauge_and_readouts_follow_snapshot(charts, lab):
