@@ -10,6 +10,9 @@ their weighted total per epoch. The right plot shows held-out accuracy per epoch
 accuracy as a reference line and, while the race is on, the scratch student's curve and the
 accuracy gap. Curves, ticks and readouts are rebuilt only when an epoch record arrives, the
 student is reset or the race is switched.
+
+The figure draws as five Geoms: the backing, one Geom of lines per line thickness and one of
+text.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import math
 import numpy as np
 from panda3d.core import DepthTestAttrib, NodePath, RenderAttrib, TextFont, TextNode
 
-from game.widgets import LineBatch, QuadBatch, bake_text, load_font, make_polyline, make_text, set_text, symbol
+from game.widgets import BakedText, LineBatch, QuadBatch, load_font, make_text, set_text, set_text_color, symbol
 from sim.lab import Lab
 
 # Plot areas (x0, z0, x1, z1) in local units. The whole figure fits 12 x 5.8 around the origin.
@@ -44,13 +47,18 @@ GAP_SCALE = 0.36
 # The epoch count shares the title row with "Loss per epoch", so it stays small enough to fit.
 COUNT_SCALE = 0.28
 TEXT_Y = -0.03
+# Line widths in pixels of the curves and legend swatches, the axes and teacher line, and the
+# grid. Lines of one width share a Geom.
 # NOTE: p3tinydisplay draws every line 1 pixel wide whatever this is set to.
 LINE_THICKNESS = 2.5
+AXIS_THICKNESS = 1.5
+GRID_THICKNESS = 1.0
 # Draw order of the curves, last on top. The curves lie a hair apart in depth, below what a
 # 16-bit depth buffer resolves at viewing distance, so a fixed order (with later curves winning
-# depth ties) decides crossings. Without it, the winner followed Panda3D's state sort order,
-# which differs between runs.
-CURVE_ORDER = {"hard": 1, "soft": 2, "total": 3, "scratch": 4, "distilled": 5}
+# depth ties) decides crossings. The curves are segments of one Geom in this order, which draws
+# after the transparent bin and after the text at the start of the fixed bin.
+CURVE_ORDER = ("hard", "soft", "total", "scratch", "distilled")
+CURVE_BIN_ORDER = 1
 
 SOFT_COLOR = (0.95, 0.45, 0.85, 1.0)
 HARD_COLOR = (0.45, 0.8, 1.0, 1.0)
@@ -116,6 +124,11 @@ class LossPlots:
         self.drawn_state = None
         # (epochs, values) of every curve as drawn, keyed by name, for tests and debugging.
         self.curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        # (x, z) points of every curve drawn as a line, keyed by name.
+        self.curve_points: dict[str, np.ndarray] = {}
+        # Segments of the next rebuild per line width: lists of (start, end, y, colour).
+        self.segments: dict[float, list] = {}
+        self.static_segments: dict[float, list] = {}
         self.build_static()
         self.rebuild()
 
@@ -128,13 +141,9 @@ class LossPlots:
         backing.set_rects([x0], [z0], [x1], [z1])
         backing.set_colors(BACKING_COLOR)
 
-        axes = LineBatch(self.root, 4, "plot-axes", y=0.0, thickness=1.5)
-        starts, ends = [], []
         for ax0, az0, ax1, az1 in (LOSS_AREA, ACCURACY_AREA):
-            starts += [(ax0, az0), (ax0, az0)]
-            ends += [(ax1, az0), (ax0, az1)]
-        axes.set_segments(starts, ends)
-        axes.set_colors(AXIS_COLOR)
+            self.add_segment(AXIS_THICKNESS, (ax0, az0), (ax1, az0), 0.0, AXIS_COLOR)
+            self.add_segment(AXIS_THICKNESS, (ax0, az0), (ax0, az1), 0.0, AXIS_COLOR)
 
         make_text(self.root, "Loss per epoch", self.font, pos=(LOSS_AREA[0], TITLE_Z), scale=TITLE_SCALE,
                   color=TITLE_COLOR, y=TEXT_Y, name="loss-title")
@@ -156,7 +165,9 @@ class LossPlots:
                                   scale=GAP_SCALE, y=TEXT_Y, name="race-gap")
         self.epoch_text = make_text(self.root, "", self.font, pos=(LOSS_AREA[2], TITLE_Z), scale=COUNT_SCALE,
                                     color=MUTED_COLOR, align="right", y=TEXT_Y, name="epoch-count")
-        bake_text(self.root, keep=[self.gap_text, self.epoch_text], draw_after_transparent=True)
+        self.static_texts = [path for path in self.root.getChildren() if isinstance(path.node(), TextNode)]
+        self.static_segments, self.segments = self.segments, {}
+        self.text = BakedText(self.root, self.static_texts, "plot-text", draw_after_transparent=True)
 
     def text_width(self, text: str, scale: float) -> float:
         """Return the width of `text` at `scale` in this font, in local units."""
@@ -167,17 +178,49 @@ class LossPlots:
 
     def add_legend(self, parent: NodePath, entries, x: float, top_z: float) -> list[NodePath]:
         """Draw (label, colour) legend entries in rows downward from top_z, each with a line swatch."""
-        swatches = LineBatch(parent, len(entries), "legend-swatches", thickness=LINE_THICKNESS)
-        starts, ends, texts = [], [], []
+        texts = []
         for row, (label, color) in enumerate(entries):
             z = top_z - row * LEGEND_ROW
-            starts.append((x, z + 0.09))
-            ends.append((x + 0.4, z + 0.09))
+            self.add_segment(LINE_THICKNESS, (x, z + 0.09), (x + 0.4, z + 0.09), 0.0, color)
             texts.append(make_text(parent, label, self.font, pos=(x + 0.55, z), scale=LEGEND_SCALE,
                                    color=color, y=TEXT_Y, name="legend"))
-        swatches.set_segments(starts, ends)
-        swatches.set_colors(np.array([color for _, color in entries]))
         return texts
+
+    def add_segment(self, thickness: float, start, end, y: float, color) -> None:
+        """Queue a line from start to end, both (x, z), for the Geom of lines `thickness` wide."""
+        self.segments.setdefault(thickness, []).append((start, end, y, color))
+
+    def build_lines(self) -> None:
+        """Draw the queued segments and the static ones as one LineBatch per line width."""
+        self.lines = {}
+        for thickness in (GRID_THICKNESS, AXIS_THICKNESS, LINE_THICKNESS):
+            segments = self.static_segments.get(thickness, []) + self.segments.get(thickness, [])
+            if thickness == LINE_THICKNESS:
+                segments += self.curve_segments()
+            if not segments:
+                continue
+            starts, ends, depths, colors = zip(*segments)
+            lines = LineBatch(self.dynamic, len(segments), f"lines-{thickness:g}px", thickness=thickness)
+            lines.set_segments(np.array(starts), np.array(ends), y=np.array(depths))
+            lines.set_colors(np.array(colors))
+            self.lines[thickness] = lines
+        self.segments = {}
+
+        curves = self.lines.get(LINE_THICKNESS)
+        if curves is not None:
+            curves.path.setBin("fixed", CURVE_BIN_ORDER)
+            # Later segments win depth ties, so a later curve draws over an earlier one where they cross.
+            curves.path.setAttrib(DepthTestAttrib.make(RenderAttrib.MLessEqual))
+
+    def curve_segments(self) -> list:
+        """Return the segments of every curve, in CURVE_ORDER, at the curves' depth."""
+        segments = []
+        for name in CURVE_ORDER:
+            if name not in self.curve_points:
+                continue
+            points, color = self.curve_points[name]
+            segments += [(start, end, -0.01, color) for start, end in zip(points[:-1], points[1:])]
+        return segments
 
     # --- drawing --------------------------------------------------------------------------
 
@@ -200,6 +243,7 @@ class LossPlots:
         self.dynamic.removeNode()
         self.dynamic = self.root.attachNewNode("curves-and-ticks")
         self.curves = {}
+        self.curve_points = {}
 
         distiller = self.lab.distiller
         history = list(distiller.history)
@@ -232,8 +276,10 @@ class LossPlots:
             self.draw_curve("scratch", ACCURACY_AREA, x_range, accuracy_y, scratch_epochs,
                             np.array(scratch_accuracies, dtype=np.float32), SCRATCH_COLOR)
         self.draw_accuracy_legend(scratch_history is not None)
-        bake_text(self.dynamic, draw_after_transparent=True)
+        self.build_lines()
+        tick_texts = [path for path in self.dynamic.getChildren() if isinstance(path.node(), TextNode)]
         self.write_gap()
+        self.text.set_texts(self.static_texts + tick_texts)
 
     def to_local(self, area, x_range, y_range, xs, ys) -> tuple[np.ndarray, np.ndarray]:
         """Map data coordinates to local (x, z) inside `area`."""
@@ -250,11 +296,10 @@ class LossPlots:
         tick_x, _ = self.to_local(area, x_range, y_range, x_ticks, np.zeros_like(x_ticks))
         _, tick_z = self.to_local(area, x_range, y_range, np.zeros_like(y_ticks), y_ticks)
 
-        grid = LineBatch(self.dynamic, len(y_ticks) + len(x_ticks), "grid", y=0.02)
-        starts = [(x0, z) for z in tick_z] + [(x, z0 - 0.1) for x in tick_x]
-        ends = [(x1, z) for z in tick_z] + [(x, z0) for x in tick_x]
-        grid.set_segments(starts, ends)
-        grid.set_colors(np.array([GRID_COLOR] * len(y_ticks) + [AXIS_COLOR] * len(x_ticks)))
+        for z in tick_z:
+            self.add_segment(GRID_THICKNESS, (x0, z), (x1, z), 0.02, GRID_COLOR)
+        for x in tick_x:
+            self.add_segment(GRID_THICKNESS, (x, z0 - 0.1), (x, z0), 0.02, AXIS_COLOR)
 
         for value, z in zip(y_ticks, tick_z):
             make_text(self.dynamic, format_y(value), self.font, pos=(x0 - TICK_LABEL_GAP, z - 0.07),
@@ -270,17 +315,12 @@ class LossPlots:
         if len(epochs) < 2:
             return
         xs, zs = self.to_local(area, x_range, y_range, epochs, values)
-        curve = make_polyline(self.dynamic, xs, zs, color, name=f"{name}-curve", y=-0.01,
-                              thickness=LINE_THICKNESS)
-        curve.setBin("fixed", CURVE_ORDER.get(name, 0))
-        curve.setAttrib(DepthTestAttrib.make(RenderAttrib.MLessEqual))
+        self.curve_points[name] = (np.stack([xs, zs], axis=1), color)
 
     def draw_teacher_line(self, x_range, y_range, teacher_accuracy: float) -> None:
         x0, _, x1, _ = ACCURACY_AREA
         _, (z,) = self.to_local(ACCURACY_AREA, x_range, y_range, [0.0], [teacher_accuracy])
-        line = LineBatch(self.dynamic, 1, "teacher-accuracy", y=0.01, thickness=1.5)
-        line.set_segments([(x0, z)], [(x1, z)])
-        line.set_colors(TEACHER_COLOR)
+        self.add_segment(AXIS_THICKNESS, (x0, z), (x1, z), 0.01, TEACHER_COLOR)
         make_text(self.dynamic, "teacher", self.font, pos=(x1 + 0.1, z - 0.07), scale=TICK_SCALE,
                   color=TEACHER_COLOR, y=TEXT_Y, name="teacher-label")
 
@@ -299,7 +339,7 @@ class LossPlots:
             set_text(self.gap_text, "")
             return
         set_text(self.gap_text, f"race gap: {gap * 100:+.1f} points")
-        self.gap_text.node().setTextColor(*(GAP_POSITIVE_COLOR if gap >= 0 else GAP_NEGATIVE_COLOR))
+        set_text_color(self.gap_text, GAP_POSITIVE_COLOR if gap >= 0 else GAP_NEGATIVE_COLOR)
 
     def destroy(self) -> None:
         self.root.removeNode()

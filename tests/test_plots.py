@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from game.plots import LossPlots, accuracy_range, loss_range, nice_ticks
+from game.plots import (CURVE_ORDER, DISTILLED_COLOR, HARD_COLOR, LINE_THICKNESS, SCRATCH_COLOR, SOFT_COLOR,
+                        TOTAL_COLOR, LossPlots, accuracy_range, loss_range, nice_ticks)
+from game.widgets import drawn_geom_count
 
 
 @pytest.fixture
@@ -14,8 +16,8 @@ def plots(panda_base, lab):
     plots.destroy()
 
 
-def curve_nodes(plots, name):
-    return plots.dynamic.findAllMatches(f"**/{name}-curve")
+def drawn_curves(plots):
+    return set(plots.curve_points)
 
 
 def test_nice_ticks_are_round():
@@ -38,7 +40,7 @@ def test_ranges_cover_values(lab):
 def test_curves_gain_points_with_history(plots, lab):
     plots.update(0.1)
     assert len(plots.curves["total"][0]) == 0
-    assert curve_nodes(plots, "total").getNumPaths() == 0
+    assert "total" not in drawn_curves(plots)
 
     for epochs in (1, 2, 3):
         lab.distiller.step(max_batches=lab.distiller.batches_per_epoch)
@@ -51,8 +53,7 @@ def test_curves_gain_points_with_history(plots, lab):
             np.testing.assert_array_equal(epochs_drawn, [r.epoch for r in history])
             np.testing.assert_allclose(values, [getattr(r, field) for r in history], rtol=1e-6)
 
-    assert curve_nodes(plots, "total").getNumPaths() == 1
-    assert curve_nodes(plots, "distilled").getNumPaths() == 1
+    assert {"soft", "hard", "total", "distilled"} <= drawn_curves(plots)
 
 
 def test_rebuild_only_on_new_record(plots, lab):
@@ -79,13 +80,13 @@ def test_scratch_curve_only_in_race(plots, lab):
     epochs, values = plots.curves["scratch"]
     np.testing.assert_allclose(values, [r.accuracy for r in lab.scratch.history], rtol=1e-6)
     assert len(epochs) == 2
-    assert curve_nodes(plots, "scratch").getNumPaths() == 1
+    assert "scratch" in drawn_curves(plots)
     assert f"{lab.race_gap() * 100:+.1f} points" in plots.gap_text.node().getText()
 
     lab.set_race(False)
     plots.update(0.1)
     assert "scratch" not in plots.curves
-    assert curve_nodes(plots, "scratch").getNumPaths() == 0
+    assert "scratch" not in drawn_curves(plots)
 
 
 def test_reset_clears_curves(plots, lab):
@@ -115,3 +116,41 @@ def test_scratch_curve_has_own_colour_and_legend(panda_base, lab):
     # Far apart in colour, not a pale grey beside the distilled blue.
     assert sum(abs(a - b) for a, b in zip(SCRATCH_COLOR[:3], DISTILLED_COLOR[:3])) > 0.9
     plots.destroy()
+
+
+def test_plots_draw_five_geoms(plots, lab):
+    lab.set_race(True)
+    lab.advance(3.0, epochs_per_second=1.0)
+    plots.update(0.1)
+
+    assert {"soft", "hard", "total", "distilled", "scratch"} <= drawn_curves(plots)
+    # Backing, lines of each of three widths, and text on one font page.
+    assert drawn_geom_count(plots.root) == 5
+
+
+def test_curves_draw_in_order_after_legend(plots, lab):
+    lab.set_race(True)
+    lab.advance(3.0, epochs_per_second=1.0)
+    plots.update(0.1)
+    lines = plots.lines[LINE_THICKNESS]
+    vdata = lines.path.node().getGeom(0).getVertexData()
+    colors = np.frombuffer(vdata.getArray(1), dtype=np.float32).reshape(-1, 2, 4)[:, 0]
+
+    # Three loss swatches, two accuracy swatches, then each curve's segments in CURVE_ORDER.
+    expected = [SOFT_COLOR, HARD_COLOR, TOTAL_COLOR, DISTILLED_COLOR, SCRATCH_COLOR]
+    for name in CURVE_ORDER:
+        points, color = plots.curve_points[name]
+        expected += [color] * (len(points) - 1)
+    np.testing.assert_allclose(colors, expected)
+    assert lines.path.getBinName() == "fixed"
+
+
+def test_tick_labels_follow_range(plots, lab):
+    plots.update(0.1)
+    lab.distiller.run(2)
+    plots.update(0.1)
+
+    labels = [path.node().getText() for path in plots.text.texts]
+    top = loss_range(lab.distiller.history)[1]
+    assert f"{top:g}" in labels
+    assert f"epoch 2 of {lab.distiller.config.epochs}" in labels
