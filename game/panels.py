@@ -14,6 +14,9 @@ passed in the same way so small text stays sharp.
   z in [0.35, 0.98]: teacher and live student accuracy, parameter counts and their ratio, and
   the measured inference speed ratio, and while the race runs the scratch student's accuracy
   and the race gap. Building it measures the speed ratio once (about 0.1 s).
+
+Each panel draws its rectangles as one Geom and all its text as another; the verdict panel
+adds one Geom for its digit images, which share one texture.
 """
 
 from __future__ import annotations
@@ -21,24 +24,24 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from panda3d.core import NodePath, TextFont
+from panda3d.core import NodePath, TextFont, TextNode
 
 from game.widgets import (
+    BACKING_QUADS,
     PANEL_BORDER_COLOR,
-    add_backing,
     SCREEN_FONT_PIXELS_PER_UNIT,
     BakedText,
     QuadBatch,
-    bake_text,
-    image_texture,
+    atlas_uv_rows,
+    image_atlas_texture,
     load_font,
     make_text,
+    place_backing,
     screen_root,
     set_text,
     set_text_color,
     symbol,
-    textured_card,
-    update_image_texture,
+    textured_cards,
 )
 from sim.lab import Lab, SampleVerdict
 
@@ -125,7 +128,11 @@ class VerdictPanel:
         self.verdicts: list[SampleVerdict] = []
         self.clock = VERDICT_REFRESH_S
 
-        add_backing(self.root, VERDICT_BOX, "verdict-backing", BACKING_COLOR, PANEL_BORDER_COLOR)
+        rows = len(self.indices)
+        quads = QuadBatch(self.root, BACKING_QUADS + 3 * rows, "verdict-quads")
+        place_backing(quads.part(0, BACKING_QUADS), VERDICT_BOX, BACKING_COLOR, PANEL_BORDER_COLOR)
+        self.cells = quads.part(BACKING_QUADS, 3 * rows)
+
         x0, z0, x1, z1 = VERDICT_BOX
         make_text(self.root, "Held-out digits", self.font, pos=(x0 + 0.025, z1 - 0.06), scale=TITLE_SCALE,
                   color=TITLE_COLOR, name="verdict-title")
@@ -138,19 +145,18 @@ class VerdictPanel:
             make_text(self.root, note, self.font, pos=(x0 + 0.025, z0 + 0.1 - 0.037 * line),
                       scale=NOTE_SCALE, color=MUTED_COLOR, name="verdict-note")
 
-        rows = len(self.indices)
-        self.cells = QuadBatch(self.root, 3 * rows, "verdict-cells")
-        self.images, self.textures, self.labels, self.predictions = [], [], [], []
+        self.labels, self.predictions = [], []
+        # Image and cell boxes (x0, z0, x1, z1) per row; the images share one atlas texture.
+        self.image_boxes, image_uvs = [], []
         cell_half = (VERDICT_COLUMNS_X[2] - VERDICT_COLUMNS_X[1]) / 2 - 0.008
         cell_x0, cell_z0, cell_x1, cell_z1 = [], [], [], []
         for row in range(rows):
             top = VERDICT_ROWS_TOP - row * VERDICT_ROW_HEIGHT
             middle = top - VERDICT_ROW_HEIGHT / 2
-            texture = image_texture(np.zeros(64), name=f"verdict-digit-{row}")
             size = VERDICT_IMAGE_SIZE
-            self.images.append(textured_card(self.root, texture, x0 + 0.03, middle - size / 2,
-                                             x0 + 0.03 + size, middle + size / 2, name="verdict-image"))
-            self.textures.append(texture)
+            self.image_boxes.append((x0 + 0.03, middle - size / 2, x0 + 0.03 + size, middle + size / 2))
+            v0, v1 = atlas_uv_rows(row, rows)
+            image_uvs.append((0.0, v0, 1.0, v1))
             baseline = middle - DIGIT_SCALE * 0.36
             self.labels.append(make_text(self.root, "", self.font, pos=(VERDICT_COLUMNS_X[0], baseline),
                                          scale=DIGIT_SCALE, color=TEXT_COLOR, align="center"))
@@ -164,18 +170,19 @@ class VerdictPanel:
                 cell_z1.append(middle + size / 2)
             self.predictions.append(row_predictions)
         self.cells.set_rects(cell_x0, cell_z0, cell_x1, cell_z1)
-        digits = [*self.labels, *(text for row in self.predictions for text in row)]
-        bake_text(self.root, keep=digits)
-        # The digits change only when a prediction does, so they draw as one rebaked Geom.
-        self.digits = BakedText(self.root, digits, "verdict-digits")
+        self.atlas = image_atlas_texture(np.zeros((rows, 64)), name="verdict-digits")
+        self.images = textured_cards(self.root, self.atlas, self.image_boxes, image_uvs, name="verdict-images")
+        # Static and changing text draw as one Geom, rebuilt when a prediction changes.
+        texts = [path for path in self.root.getChildren() if isinstance(path.node(), TextNode)]
+        self.baked_text = BakedText(self.root, texts, "verdict-text")
         self.refresh()
 
     def refresh(self) -> None:
         """Ask the lab for fresh predictions and recolour the rows."""
         self.verdicts = self.lab.verdicts(self.indices)
         cell_colors = []
+        image_atlas_texture([verdict.image for verdict in self.verdicts], self.atlas)
         for row, verdict in enumerate(self.verdicts):
-            update_image_texture(self.textures[row], verdict.image)
             set_text(self.labels[row], str(verdict.label))
             guesses = (verdict.untrained_prediction, verdict.student_prediction, verdict.teacher_prediction)
             for text, guess in zip(self.predictions[row], guesses):
@@ -184,7 +191,7 @@ class VerdictPanel:
                 set_text_color(text, RIGHT_COLOR if right else WRONG_COLOR)
                 cell_colors.append(RIGHT_CELL_COLOR if right else WRONG_CELL_COLOR)
         self.cells.set_colors(np.array(cell_colors))
-        self.digits.rebake()
+        self.baked_text.rebake()
 
     def update(self, dt: float) -> None:
         self.clock += dt
@@ -212,7 +219,11 @@ class AccuracyPanel:
         self.clock = 0.0
         self.summary = None
 
-        add_backing(self.root, ACCURACY_BOX, "accuracy-backing", BACKING_COLOR, PANEL_BORDER_COLOR)
+        # The backing, then three accuracy bars, each a background and a fill: teacher,
+        # student and scratch student.
+        quads = QuadBatch(self.root, BACKING_QUADS + 6, "accuracy-quads")
+        place_backing(quads.part(0, BACKING_QUADS), ACCURACY_BOX, BACKING_COLOR, PANEL_BORDER_COLOR)
+        self.bars = quads.part(BACKING_QUADS, 6)
         x0, z0, x1, z1 = ACCURACY_BOX
         left = x0 + 0.03
         self.title = make_text(self.root, "Held-out accuracy", self.font, pos=(left, z1 - 0.07),
@@ -239,11 +250,9 @@ class AccuracyPanel:
         self.lines = [self.title, self.teacher_line, self.student_line, self.scratch_line, self.gap_line,
                       self.params_line, self.ratio_line, self.speed_line, self.note_line]
 
-        # Three accuracy bars, each a background and a fill: teacher, student, scratch student.
-        self.bars = QuadBatch(self.root, 6, "accuracy-bars")
         self.bars.set_colors(np.array([BAR_BACK_COLOR, TEACHER_COLOR, BAR_BACK_COLOR, STUDENT_COLOR,
                                        BAR_BACK_COLOR, SCRATCH_COLOR]))
-        bake_text(self.root, keep=list(self.rows.values()))
+        self.baked_text = BakedText(self.root, self.lines, "accuracy-text")
         self.refresh()
 
     @property
@@ -295,6 +304,7 @@ class AccuracyPanel:
         rect_z0 += [top] * missing
         rect_z1 += [top] * missing
         self.bars.set_rects(rect_x0, rect_z0, rect_x1, rect_z1)
+        self.baked_text.rebake()
 
     def write_race(self, scratch_accuracy: float | None) -> None:
         """Write the scratch student's accuracy and the race gap, or clear both when off."""

@@ -261,6 +261,19 @@ def _split_format() -> GeomVertexFormat:
 SPLIT_FORMAT = _split_format()
 
 
+def _card_format() -> GeomVertexFormat:
+    """Return a registered format with positions and texture coordinates in separate arrays."""
+    layout = GeomVertexFormat()
+    for name, components, contents in ((InternalName.getVertex(), 3, Geom.C_point),
+                                        (InternalName.getTexcoord(), 2, Geom.C_texcoord)):
+        array = GeomVertexArrayFormat()
+        array.addColumn(name, components, Geom.NT_float32, contents)
+        layout.addArray(array)
+    return GeomVertexFormat.registerFormat(layout)
+
+
+CARD_FORMAT = _card_format()
+
 def _write(vdata: GeomVertexData, array_index: int, values: np.ndarray) -> None:
     values = np.ascontiguousarray(values, dtype=np.float32)
     vdata.modifyArray(array_index).modifyHandle().copyDataFrom(values)
@@ -563,6 +576,70 @@ def update_image_texture(texture: Texture, pixels: np.ndarray) -> None:
     texture.setRamImage(np.ascontiguousarray(grey).tobytes())
 
 
+def image_atlas_texture(images: np.ndarray, texture: Texture | None = None, name: str = "digits") -> Texture:
+    """Stack (count, 64) or (count, 8, 8) greyscale images in [0, 1] into one 8-texel-wide texture.
+
+    Image i fills texel rows 8 * i to 8 * i + 7 counted from the bottom, top row last, so
+    atlas_uv_rows(i, height) maps a card onto it. The height is the next power of two, which
+    Panda3D would otherwise rescale the texture to.
+    """
+    images = np.clip(np.asarray(images, dtype=np.float32).reshape(-1, 8, 8), 0.0, 1.0)
+    height = atlas_height(len(images))
+    grey = np.zeros((height, 8), dtype=np.uint8)
+    # Panda3D textures start at the bottom row, so each image is flipped into its slot.
+    grey[:8 * len(images)] = (images[:, ::-1] * 255).astype(np.uint8).reshape(-1, 8)
+    if texture is None:
+        texture = Texture(name)
+        texture.setMagfilter(SamplerState.FTNearest)
+        texture.setMinfilter(SamplerState.FTNearest)
+        texture.setWrapU(SamplerState.WMClamp)
+        texture.setWrapV(SamplerState.WMClamp)
+    if texture.getYSize() != height or texture.getFormat() != Texture.FLuminance:
+        texture.setup2dTexture(8, height, Texture.TUnsignedByte, Texture.FLuminance)
+    texture.setRamImage(np.ascontiguousarray(grey).tobytes())
+    return texture
+
+
+def atlas_height(count: int) -> int:
+    return 1 << max(3, int(np.ceil(np.log2(8 * max(count, 1)))))
+
+
+def atlas_uv_rows(index: int, count: int) -> tuple[float, float]:
+    """Return (v0, v1), the bottom and top texture coordinates of image `index` of `count`."""
+    height = atlas_height(count)
+    return 8 * index / height, 8 * (index + 1) / height
+
+
+def textured_cards(parent: NodePath, texture: Texture, boxes, uv_boxes, name: str = "cards") -> NodePath:
+    """Return one Geom of rectangles boxes[i] = (x0, z0, x1, z1) in the XZ plane, each showing
+    the part uv_boxes[i] = (u0, v0, u1, v1) of `texture`."""
+    boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+    uv_boxes = np.asarray(uv_boxes, dtype=np.float32).reshape(-1, 4)
+    count = len(boxes)
+    positions = np.zeros((count, 4, 3), dtype=np.float32)
+    uvs = np.empty((count, 4, 2), dtype=np.float32)
+    # Corners counter-clockwise from the bottom left, as QuadBatch places them.
+    for corner, (x, z) in enumerate(((0, 1), (2, 1), (2, 3), (0, 3))):
+        positions[:, corner, 0], positions[:, corner, 2] = boxes[:, x], boxes[:, z]
+        uvs[:, corner, 0], uvs[:, corner, 1] = uv_boxes[:, x], uv_boxes[:, z]
+
+    vdata = GeomVertexData(name, CARD_FORMAT, Geom.UHStatic)
+    vdata.uncleanSetNumRows(4 * count)
+    _write(vdata, 0, positions)
+    _write(vdata, 1, uvs)
+    triangles = GeomTriangles(Geom.UHStatic)
+    for corner in range(0, 4 * count, 4):
+        triangles.addVertices(corner, corner + 1, corner + 2)
+        triangles.addVertices(corner, corner + 2, corner + 3)
+    geom = Geom(vdata)
+    geom.addPrimitive(triangles)
+    node = GeomNode(name)
+    node.addGeom(geom)
+    cards = parent.attachNewNode(node)
+    cards.setTexture(texture)
+    return cards
+
+
 def rgb_texture(colors: np.ndarray, texture: Texture | None = None, name: str = "colors") -> Texture:
     """Write an (rows, cols, 3) float RGB array in [0, 1] into a nearest-filtered texture.
 
@@ -593,16 +670,24 @@ def textured_card(parent: NodePath, texture: Texture, x0: float, z0: float, x1: 
     return card
 
 
+BACKING_QUADS = 5                     # a filled frame and its four border lines
+
+
 def add_backing(parent: NodePath, box, name: str, color, border_color) -> QuadBatch:
     """Draw a filled frame with a thin border over box = (x0, z0, x1, z1); one Geom."""
+    frame = QuadBatch(parent, BACKING_QUADS, name)
+    place_backing(frame, box, color, border_color)
+    return frame
+
+
+def place_backing(quads: QuadBatch | QuadBatchPart, box, color, border_color) -> None:
+    """Write add_backing()'s frame into the BACKING_QUADS rectangles of a batch or a part of one."""
     x0, z0, x1, z1 = box
     line = 0.004
-    frame = QuadBatch(parent, 5, name)
-    frame.set_rects(
+    quads.set_rects(
         [x0, x0, x0, x1 - line, x0],
         [z0, z1 - line, z0, z0, z0],
         [x1, x1, x0 + line, x1, x1],
         [z1, z1, z1, z1, z0 + line],
     )
-    frame.set_colors(np.array([color] + [border_color] * 4))
-    return frame
+    quads.set_colors(np.array([color] + [border_color] * 4))

@@ -1,8 +1,10 @@
 """VerdictPanel and AccuracyPanel: their numbers come from the lab's networks and summary."""
 
 import numpy as np
+import pytest
 
 from game.panels import AccuracyPanel, VerdictPanel, pick_verdict_indices
+from game.widgets import drawn_geom_count
 
 
 def shown_predictions(panel):
@@ -105,4 +107,64 @@ def test_accuracy_panel_race_rows(panda_base, lab):
     panel.update(1.0)
     assert "Scratch" not in panel.text
     assert panel.scratch_line.isHidden()
+    panel.destroy()
+
+
+def atlas_image(panel, row):
+    """Return the (8, 8) image in [0, 1] that row `row`'s card shows, top row first."""
+    texture = panel.atlas
+    grey = np.frombuffer(texture.getRamImage(), dtype=np.uint8).reshape(texture.getYSize(), 8)
+    vdata = panel.images.node().getGeom(0).getVertexData()
+    uvs = np.frombuffer(vdata.getArray(1), dtype=np.float32).reshape(-1, 4, 2)[row]
+    first = round(uvs[:, 1].min() * texture.getYSize())
+    last = round(uvs[:, 1].max() * texture.getYSize())
+    assert last - first == 8
+    return grey[first:last][::-1] / 255.0
+
+
+def test_verdict_atlas_shows_each_row_digit(panda_base, lab):
+    panel = VerdictPanel(panda_base.aspect2d, lab)
+    images = lab.split.test_images[panel.indices].reshape(-1, 8, 8)
+
+    for row in range(len(panel.indices)):
+        np.testing.assert_allclose(atlas_image(panel, row), np.clip(images[row], 0, 1), atol=1 / 255)
+        positions = np.frombuffer(panel.images.node().getGeom(0).getVertexData().getArray(0),
+                                  dtype=np.float32).reshape(-1, 4, 3)[row]
+        x0, z0, x1, z1 = panel.image_boxes[row]
+        assert positions[:, 0].min() == pytest.approx(x0)
+        assert positions[:, 2].max() == pytest.approx(z1)
+    panel.destroy()
+
+
+def test_verdict_panel_draws_three_geoms(panda_base, lab):
+    panel = VerdictPanel(panda_base.aspect2d, lab)
+    lab.distiller.run(3)
+    panel.update(1.0)
+
+    # Rectangles, digit images and text.
+    assert drawn_geom_count(panel.root) == 3
+    panel.destroy()
+
+
+def test_accuracy_panel_draws_two_geoms(panda_base, lab):
+    panel = AccuracyPanel(panda_base.aspect2d, lab)
+    lab.set_race(True)
+    lab.advance(1.0, epochs_per_second=1.0)
+    panel.update(1.0)
+
+    assert "Scratch" in panel.text
+    assert drawn_geom_count(panel.root) == 2
+    panel.destroy()
+
+
+def test_accuracy_race_rows_reach_drawn_text(panda_base, lab):
+    panel = AccuracyPanel(panda_base.aspect2d, lab)
+    before = panel.baked_text.geom_node.getGeom(0).getVertexData().getNumRows()
+    lab.set_race(True)
+    lab.advance(1.0, epochs_per_second=1.0)
+    panel.update(1.0)
+    after = panel.baked_text.geom_node.getGeom(0).getVertexData().getNumRows()
+
+    # The scratch and race-gap rows add glyphs to the merged text.
+    assert after > before
     panel.destroy()
