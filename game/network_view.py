@@ -11,9 +11,10 @@ import logging
 import math
 
 import numpy as np
-from panda3d.core import CardMaker, NodePath, SamplerState, TextNode, Texture
+from panda3d.core import NodePath, SamplerState, TextNode, Texture
 
 from game.geometry import BulkGeom, make_additive, make_sprites, premultiplied_rgba8
+from game.widgets import textured_cards
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,15 @@ LAYER_LABEL_SCALE = 0.46
 LABEL_COLOR = (0.82, 0.88, 1.0, 1.0)
 
 INPUT_CARD_SIZE = 4.2
+INPUT_BORDER_WIDTH = 0.12
+INPUT_BORDER_COLOR = (0.35, 0.45, 0.7, 1.0)
 INPUT_FEED_ALPHA = 0.35
+# The digit texture is 16 x 8 texels: the image in columns 0 to 7 and white in columns 10 to
+# 15, which the border samples so that card and border share one textured Geom. Columns 8 and
+# 9 repeat the image's right column, so pixels on the image's right edge that sample just past
+# it still get the image's colour.
+INPUT_TEXTURE_WIDTH = 16
+BORDER_UV = (0.8, 0.5)
 
 
 def grid_shape(width: int) -> tuple[int, int]:
@@ -349,21 +358,25 @@ class NetworkView:
 
 
 def image_texture(image: np.ndarray) -> Texture:
-    """Return an 8x8 RGB texture of a digit (64 values in [0, 1]) with sharp pixels."""
+    """Return a 16x8 RGB texture with sharp pixels: a digit (64 values in [0, 1]) beside white."""
     texture = Texture("input-digit")
-    texture.setup2dTexture(8, 8, Texture.T_unsigned_byte, Texture.F_rgb)
+    texture.setup2dTexture(INPUT_TEXTURE_WIDTH, 8, Texture.T_unsigned_byte, Texture.F_rgb)
     texture.setMagfilter(SamplerState.FT_nearest)
     texture.setMinfilter(SamplerState.FT_nearest)
+    texture.setWrapU(SamplerState.WM_clamp)
+    texture.setWrapV(SamplerState.WM_clamp)
     write_image(texture, image)
     return texture
 
 
 def write_image(texture: Texture, image: np.ndarray) -> None:
-    """Write a digit into an 8x8 texture: dark navy for 0, near white for 1."""
+    """Write a digit into the left 8x8 texels: dark navy for 0, near white for 1."""
     values = np.clip(np.asarray(image, dtype=np.float32).reshape(8, 8), 0.0, 1.0)
     low = np.array([0.04, 0.06, 0.14], dtype=np.float32)
     high = np.array([0.96, 0.98, 1.0], dtype=np.float32)
-    rgb = low + (high - low) * values[..., None]
+    rgb = np.ones((8, INPUT_TEXTURE_WIDTH, 3), dtype=np.float32)
+    rgb[:, :8] = low + (high - low) * values[..., None]
+    rgb[:, 8:10] = rgb[:, 7:8]
     # Panda3D stores RAM images bottom row first, in BGR order.
     bgr = (rgb[::-1, :, ::-1] * 255.0 + 0.5).astype(np.uint8)
     texture.setRamImage(np.ascontiguousarray(bgr).tobytes())
@@ -378,21 +391,15 @@ class InputCard:
         half = INPUT_CARD_SIZE / 2.0
 
         self.texture = image_texture(np.zeros(64))
-        maker = CardMaker("input-digit")
-        maker.setFrame(-half, half, -half, half)
-        self.card = self.root.attachNewNode(maker.generate())
+        # The border is drawn first and a little behind the image, in the same Geom.
+        rim = half + INPUT_BORDER_WIDTH
+        image_u1 = 8 / INPUT_TEXTURE_WIDTH
+        self.card = textured_cards(self.root, self.texture, [(-rim, -rim, rim, rim), (-half, -half, half, half)],
+                                   [(*BORDER_UV, *BORDER_UV), (0.0, 0.0, image_u1, 1.0)], name="input-digit",
+                                   colors=np.array([INPUT_BORDER_COLOR, (1.0, 1.0, 1.0, 1.0)]), y=[0.02, 0.0])
         self.card.setPos(*self.center)
-        self.card.setTexture(self.texture)
         self.card.setLightOff(1)
         self.card.setTwoSided(True)
-
-        border = CardMaker("input-border")
-        border.setFrame(-half - 0.12, half + 0.12, -half - 0.12, half + 0.12)
-        frame = self.root.attachNewNode(border.generate())
-        frame.setPos(self.center[0], self.center[1] + 0.02, self.center[2])
-        frame.setColor(0.35, 0.45, 0.7, 1.0)
-        frame.setLightOff(1)
-        frame.setTwoSided(True)
 
         # Pixel k of the card sits at row k // 8, column k % 8, centred on its square.
         k = np.arange(64)

@@ -287,8 +287,8 @@ def _broadcast_colors(colors, count: int, per_item: int) -> np.ndarray:
     return np.repeat(colors, per_item, axis=0)
 
 
-def _text_format() -> GeomVertexFormat:
-    """Return a registered format for merged text: positions, float RGBA and UVs in three arrays."""
+def _textured_format() -> GeomVertexFormat:
+    """Return a registered format with positions, float RGBA and UVs in three arrays."""
     layout = GeomVertexFormat()
     for name, components, contents in ((InternalName.getVertex(), 3, Geom.C_point),
                                         (InternalName.getColor(), 4, Geom.C_color),
@@ -299,7 +299,7 @@ def _text_format() -> GeomVertexFormat:
     return GeomVertexFormat.registerFormat(layout)
 
 
-TEXT_FORMAT = _text_format()
+TEXTURED_FORMAT = _textured_format()
 
 
 def _text_key(path: NodePath) -> tuple:
@@ -343,7 +343,7 @@ def _geom_arrays(geom: Geom, state: RenderState) -> tuple[tuple, RenderState]:
     """Read a textured triangle Geom into NumPy arrays, with its colour moved into the vertices."""
     source = geom.getVertexData()
     has_colors = source.hasColumn(InternalName.getColor())
-    vdata = source.convertTo(TEXT_FORMAT)
+    vdata = source.convertTo(TEXTURED_FORMAT)
     positions = np.frombuffer(vdata.getArray(0), dtype=np.float32).reshape(-1, 3).copy()
     uvs = np.frombuffer(vdata.getArray(2), dtype=np.float32).reshape(-1, 2).copy()
 
@@ -372,7 +372,7 @@ def _merged_geom(name: str, parts) -> Geom:
     positions = np.concatenate([part[0] for part in parts])
     indices = np.concatenate([part[3] + offset for part, offset in zip(parts, offsets)]).astype(np.uint32)
 
-    vdata = GeomVertexData(name, TEXT_FORMAT, Geom.UHStatic)
+    vdata = GeomVertexData(name, TEXTURED_FORMAT, Geom.UHStatic)
     vdata.uncleanSetNumRows(len(positions))
     _write(vdata, 0, positions)
     _write(vdata, 1, np.concatenate([part[1] for part in parts]))
@@ -576,18 +576,25 @@ def update_image_texture(texture: Texture, pixels: np.ndarray) -> None:
     texture.setRamImage(np.ascontiguousarray(grey).tobytes())
 
 
+# Each atlas image sits in a slot with a one-texel gutter above and below that repeats its
+# edge rows, so a pixel that samples just past the image's edge still gets the image's colour.
+ATLAS_SLOT_ROWS = 10
+
+
 def image_atlas_texture(images: np.ndarray, texture: Texture | None = None, name: str = "digits") -> Texture:
     """Stack (count, 64) or (count, 8, 8) greyscale images in [0, 1] into one 8-texel-wide texture.
 
-    Image i fills texel rows 8 * i to 8 * i + 7 counted from the bottom, top row last, so
-    atlas_uv_rows(i, height) maps a card onto it. The height is the next power of two, which
+    Image i fills texel rows 10 * i + 1 to 10 * i + 8 counted from the bottom, top row last, so
+    atlas_uv_rows(i, count) maps a card onto it. The height is the next power of two, which
     Panda3D would otherwise rescale the texture to.
     """
     images = np.clip(np.asarray(images, dtype=np.float32).reshape(-1, 8, 8), 0.0, 1.0)
     height = atlas_height(len(images))
-    grey = np.zeros((height, 8), dtype=np.uint8)
     # Panda3D textures start at the bottom row, so each image is flipped into its slot.
-    grey[:8 * len(images)] = (images[:, ::-1] * 255).astype(np.uint8).reshape(-1, 8)
+    flipped = (images[:, ::-1] * 255).astype(np.uint8)
+    slots = np.concatenate([flipped[:, :1], flipped, flipped[:, -1:]], axis=1)
+    grey = np.zeros((height, 8), dtype=np.uint8)
+    grey[:ATLAS_SLOT_ROWS * len(images)] = slots.reshape(-1, 8)
     if texture is None:
         texture = Texture(name)
         texture.setMagfilter(SamplerState.FTNearest)
@@ -601,32 +608,43 @@ def image_atlas_texture(images: np.ndarray, texture: Texture | None = None, name
 
 
 def atlas_height(count: int) -> int:
-    return 1 << max(3, int(np.ceil(np.log2(8 * max(count, 1)))))
+    return 1 << max(3, int(np.ceil(np.log2(ATLAS_SLOT_ROWS * max(count, 1)))))
 
 
 def atlas_uv_rows(index: int, count: int) -> tuple[float, float]:
     """Return (v0, v1), the bottom and top texture coordinates of image `index` of `count`."""
     height = atlas_height(count)
-    return 8 * index / height, 8 * (index + 1) / height
+    bottom = ATLAS_SLOT_ROWS * index + 1
+    return bottom / height, (bottom + 8) / height
 
 
-def textured_cards(parent: NodePath, texture: Texture, boxes, uv_boxes, name: str = "cards") -> NodePath:
+def textured_cards(parent: NodePath, texture: Texture, boxes, uv_boxes, name: str = "cards",
+                   colors=None, y=0.0) -> NodePath:
     """Return one Geom of rectangles boxes[i] = (x0, z0, x1, z1) in the XZ plane, each showing
-    the part uv_boxes[i] = (u0, v0, u1, v1) of `texture`."""
+    the part uv_boxes[i] = (u0, v0, u1, v1) of `texture`.
+
+    `colors`, one RGBA or one per rectangle, tints the texture. `y` (scalar or per rectangle)
+    sets the depth as in QuadBatch.set_rects(). Rectangles draw in the order given.
+    """
     boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
     uv_boxes = np.asarray(uv_boxes, dtype=np.float32).reshape(-1, 4)
     count = len(boxes)
     positions = np.zeros((count, 4, 3), dtype=np.float32)
+    positions[:, :, 1] = np.asarray(y, dtype=np.float32).reshape(-1, 1)
     uvs = np.empty((count, 4, 2), dtype=np.float32)
     # Corners counter-clockwise from the bottom left, as QuadBatch places them.
     for corner, (x, z) in enumerate(((0, 1), (2, 1), (2, 3), (0, 3))):
         positions[:, corner, 0], positions[:, corner, 2] = boxes[:, x], boxes[:, z]
         uvs[:, corner, 0], uvs[:, corner, 1] = uv_boxes[:, x], uv_boxes[:, z]
 
-    vdata = GeomVertexData(name, CARD_FORMAT, Geom.UHStatic)
+    vdata = GeomVertexData(name, CARD_FORMAT if colors is None else TEXTURED_FORMAT, Geom.UHStatic)
     vdata.uncleanSetNumRows(4 * count)
     _write(vdata, 0, positions)
-    _write(vdata, 1, uvs)
+    if colors is None:
+        _write(vdata, 1, uvs)
+    else:
+        _write(vdata, 1, _broadcast_colors(colors, count, 4))
+        _write(vdata, 2, uvs)
     triangles = GeomTriangles(Geom.UHStatic)
     for corner in range(0, 4 * count, 4):
         triangles.addVertices(corner, corner + 1, corner + 2)
@@ -638,7 +656,6 @@ def textured_cards(parent: NodePath, texture: Texture, boxes, uv_boxes, name: st
     cards = parent.attachNewNode(node)
     cards.setTexture(texture)
     return cards
-
 
 def rgb_texture(colors: np.ndarray, texture: Texture | None = None, name: str = "colors") -> Texture:
     """Write an (rows, cols, 3) float RGB array in [0, 1] into a nearest-filtered texture.

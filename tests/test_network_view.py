@@ -14,6 +14,7 @@ from game.network_view import (
     layer_positions,
     weight_colors,
 )
+from game.widgets import drawn_geom_count
 from sim.model import STUDENT_SIZES, TEACHER_SIZES
 
 
@@ -151,9 +152,29 @@ def test_input_card_shows_digit(split):
 
     card.set_image(split.test_images[3], "held-out #3")
 
-    ram = np.frombuffer(card.texture.getRamImage(), dtype=np.uint8).reshape(8, 8, 3)
+    ram = np.frombuffer(card.texture.getRamImage(), dtype=np.uint8).reshape(8, 16, 3)
     # RAM rows run bottom to top in BGR; the brightest stored pixel is the image's maximum.
     image = split.test_images[3].reshape(8, 8)
-    assert ram[::-1][..., 0].argmax() == image.argmax()
+    assert ram[::-1, :8, 0].argmax() == image.argmax()
+    # The border samples the white columns, so its vertex colour is what it shows.
+    assert np.all(ram[:, 10:] == 255)
+    np.testing.assert_array_equal(ram[:, 8], ram[:, 7])
     assert card.caption.node().getText() == "held-out #3"
     assert card.feed.geom.getVertexData().getNumRows() == 2 * 64 * 2
+
+
+def test_input_card_draws_image_and_border_as_one_geom(split):
+    targets = [layer_positions(64, -10.0, 5.0)]
+    card = InputCard(NodePath("world"), (-15.0, 0.0, 0.0), targets)
+    vdata = card.card.node().getGeom(0).getVertexData()
+    positions = np.frombuffer(vdata.getArray(0), dtype=np.float32).reshape(2, 4, 3)
+    uvs = np.frombuffer(vdata.getArray(2), dtype=np.float32).reshape(2, 4, 2)
+
+    assert card.card.node().getNumGeoms() == 1
+    # Border first and behind, then the image over the texture's left half.
+    assert positions[0, :, 1].min() > positions[1, :, 1].max()
+    assert positions[0, :, 0].max() - positions[0, :, 0].min() > positions[1, :, 0].max() - positions[1, :, 0].min()
+    assert uvs[0, :, 0].min() >= 10 / 16
+    np.testing.assert_allclose(uvs[1, :, 0].max(), 0.5)
+    # Title and caption, card, feed lines.
+    assert drawn_geom_count(card.root) <= 4

@@ -119,6 +119,9 @@ def atlas_image(panel, row):
     first = round(uvs[:, 1].min() * texture.getYSize())
     last = round(uvs[:, 1].max() * texture.getYSize())
     assert last - first == 8
+    # The gutter rows repeat the image's edge rows.
+    np.testing.assert_array_equal(grey[first - 1], grey[first])
+    np.testing.assert_array_equal(grey[last], grey[last - 1])
     return grey[first:last][::-1] / 255.0
 
 
