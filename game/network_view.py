@@ -14,7 +14,7 @@ import numpy as np
 from panda3d.core import NodePath, SamplerState, TextNode, Texture
 
 from game.geometry import BulkGeom, make_additive, make_sprites, premultiplied_rgba8
-from game.widgets import textured_cards
+from game.widgets import BillboardText, textured_cards
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +115,9 @@ def normalise(values: np.ndarray) -> np.ndarray:
     return values / peak if peak > 1e-12 else np.zeros_like(values)
 
 
-def make_label(parent: NodePath, text: str, position, scale: float, font=None,
+def make_label(labels: BillboardText, text: str, position, scale: float, font=None,
                color=LABEL_COLOR, align=TextNode.ACenter) -> NodePath:
-    """Place a camera-facing text label in the world."""
+    """Add a camera-facing text label to `labels` and return its source text path."""
     node = TextNode("label")
     node.setText(text)
     node.setAlign(align)
@@ -126,14 +126,19 @@ def make_label(parent: NodePath, text: str, position, scale: float, font=None,
     node.setShadowColor(0, 0, 0, 0.8)
     if font is not None:
         node.setFont(font)
-    path = parent.attachNewNode(node)
+    path = NodePath(node)
     path.setPos(*position)
     path.setScale(scale)
-    path.setBillboardPointEye()
-    path.setLightOff(1)
-    path.setDepthWrite(False)
-    path.setBin("fixed", 40)
-    return path
+    return labels.add(path)
+
+
+def billboard_labels(parent: NodePath, name: str) -> BillboardText:
+    """Return an empty set of camera-facing labels, drawn unlit over the glowing neurons."""
+    labels = BillboardText(parent, name)
+    labels.path.setLightOff(1)
+    labels.path.setDepthWrite(False)
+    labels.path.setBin("fixed", 40)
+    return labels
 
 
 class NetworkView:
@@ -211,7 +216,7 @@ class NetworkView:
         self.stale_transitions = np.ones(depth, dtype=bool)
         self.edges_dirty = True
 
-        self.labels = self.root.attachNewNode(f"{name}-labels")
+        self.labels = billboard_labels(self.root, f"{name}-labels")
         self._add_layer_labels(font)
         log.info("built %s view: %d neurons, %d edges", name, self.n_neurons, self.n_edges)
 
@@ -419,11 +424,12 @@ class InputCard:
         self.feed_path = self.feed.attach(self.root)
         make_additive(self.feed_path)
 
-        self.caption = make_label(self.root, "", (float(self.center[0]), float(self.center[1]),
-                                                  float(self.center[2]) - half - 0.9),
+        self.labels = billboard_labels(self.root, "input-labels")
+        self.caption = make_label(self.labels, "", (float(self.center[0]), float(self.center[1]),
+                                                    float(self.center[2]) - half - 0.9),
                                   0.42, font)
-        self.title = make_label(self.root, "Input digit", (float(self.center[0]), float(self.center[1]),
-                                                           float(self.center[2]) + half + 0.6),
+        self.title = make_label(self.labels, "Input digit", (float(self.center[0]), float(self.center[1]),
+                                                             float(self.center[2]) + half + 0.6),
                                 0.55, font)
 
     def set_image(self, image: np.ndarray, caption: str) -> None:
@@ -434,6 +440,7 @@ class InputCard:
         colors[..., 3] = (INPUT_FEED_ALPHA * values ** 1.5)[None, :, None]
         self.feed.write_colors(premultiplied_rgba8(colors.reshape(-1, 4)))
         self.caption.node().setText(caption)
+        self.labels.rebake()
 
     def destroy(self) -> None:
         self.root.removeNode()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from panda3d.core import (
+    CallbackNode,
     CardMaker,
     ColorAttrib,
     ColorScaleAttrib,
@@ -28,6 +29,7 @@ from panda3d.core import (
     GeomVertexFormat,
     InternalName,
     NodePath,
+    PythonCallbackObject,
     RenderState,
     SamplerState,
     TextFont,
@@ -286,6 +288,95 @@ def _broadcast_colors(colors, count: int, per_item: int) -> np.ndarray:
         colors = np.broadcast_to(colors, (count, 4))
     return np.repeat(colors, per_item, axis=0)
 
+
+class BillboardText:
+    """Camera-facing texts drawn as one Geom per font page instead of one billboard node each.
+
+    Each text turns about its own origin exactly as NodePath.setBillboardPointEye() would turn
+    it: its plane parallel to the camera's image plane, its up along the camera's up. That
+    rotation depends only on the camera's orientation, so it is the same for every text, and a
+    cull callback rewrites the vertices only when the camera has turned. add() takes a TextNode
+    path placed with setPos() and setScale() under any node; change its text with set_text()
+    and call rebake().
+
+    NOTE: the vertices follow the last camera that culled the node, so two cameras with
+    different headings in one frame would both see the second camera's rotation.
+    """
+
+    def __init__(self, parent: NodePath, name: str = "billboard-text"):
+        # Only a CallbackNode takes a cull callback; it sees the same model-view as its child.
+        callback_node = CallbackNode(name)
+        callback_node.setCullCallback(PythonCallbackObject(self._face_camera))
+        self.path = parent.attachNewNode(callback_node)
+        self.node = GeomNode(name)
+        self.path.attachNewNode(self.node)
+        self.texts: list[NodePath] = []
+        self.drawn = None
+        # Per Geom: (label-local positions (n, 3) already scaled, origins (n, 3)).
+        self.layouts: list[tuple[np.ndarray, np.ndarray]] = []
+        self.rotation: np.ndarray | None = None
+
+    def add(self, path: NodePath) -> NodePath:
+        path.detachNode()
+        self.texts.append(path)
+        self.rebake()
+        return path
+
+    def rebake(self) -> None:
+        """Rebuild the Geoms if any text, colour, position or scale changed since the last call."""
+        keys = [_text_key(path) for path in self.texts]
+        if keys == self.drawn:
+            return
+        self.drawn = keys
+
+        groups: dict = {}
+        for path, key in zip(self.texts, keys):
+            if key[-1]:
+                continue
+            scale = np.array(tuple(path.getScale()), dtype=np.float32)
+            origin = np.array(tuple(path.getPos()), dtype=np.float32)
+            for state, (positions, colors, uvs, indices) in text_mesh(path, local=True):
+                origins = np.broadcast_to(origin, positions.shape)
+                groups.setdefault(state, []).append((positions * scale, colors, uvs, indices, origins))
+
+        self.node.removeAllGeoms()
+        self.layouts = []
+        for state, parts in groups.items():
+            self.node.addGeom(_merged_geom(self.node.getName(), [part[:4] for part in parts]), state)
+            self.layouts.append((np.concatenate([part[0] for part in parts]),
+                                 np.concatenate([part[4] for part in parts])))
+        self.rotation = None
+
+    def face(self, rotation: np.ndarray) -> None:
+        """Turn every text by the (3, 3) row-vector rotation whose rows are its right, forward and up."""
+        if self.rotation is not None and np.array_equal(rotation, self.rotation):
+            return
+        self.rotation = rotation
+        for index, (local, origins) in enumerate(self.layouts):
+            vdata = self.node.modifyGeom(index).modifyVertexData()
+            _write(vdata, 0, origins + local @ rotation)
+
+    def _face_camera(self, callback_data) -> None:
+        modelview = callback_data.getData().getModelviewTransform(callback_data.getTrav())
+        if not modelview.isSingular():
+            self.face(billboard_rotation(modelview.getMat()))
+        callback_data.upcall()
+
+
+def billboard_rotation(modelview) -> np.ndarray:
+    """Return the rotation a point-eye billboard gets under the given model-view matrix.
+
+    As in Panda3D's BillboardEffect.compute_billboard(), the camera's forward and up axes are
+    expressed in the node's space and look_at() builds rows right, forward and up from them
+    (Z-up, right-handed coordinates).
+    """
+    matrix = np.array(modelview, dtype=np.float64).reshape(4, 4)[:3, :3]
+    to_node = np.linalg.inv(matrix)
+    forward = to_node[1] / np.linalg.norm(to_node[1])
+    right = np.cross(forward, to_node[2])
+    right /= np.linalg.norm(right)
+    up = np.cross(right, forward)
+    return np.stack([right, forward, up]).astype(np.float32)
 
 def _textured_format() -> GeomVertexFormat:
     """Return a registered format with positions, float RGBA and UVs in three arrays."""

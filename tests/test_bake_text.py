@@ -1,9 +1,19 @@
-"""bake_text and BakedText merge text into few Geoms; texts that still change stay editable."""
+"""bake_text, BakedText and BillboardText merge text into few Geoms; changing texts stay editable."""
 
 import numpy as np
-from panda3d.core import GeomNode, NodePath, TextNode
+from panda3d.core import GeomNode, Mat4, NodePath, TextNode
 
-from game.widgets import BakedText, _text_key, bake_text, load_font, make_text, set_text, set_text_color
+from game.widgets import (
+    BakedText,
+    BillboardText,
+    _text_key,
+    bake_text,
+    billboard_rotation,
+    load_font,
+    make_text,
+    set_text,
+    set_text_color,
+)
 
 
 def test_bake_merges_static_text():
@@ -140,3 +150,64 @@ def test_rebake_skips_unchanged_text():
 
     assert baked.holder == first
     assert baked.geom_node.getGeom(0) == geom
+
+
+def render_labels(base, merged: bool) -> np.ndarray:
+    """Render two labels, as billboard nodes or as one BillboardText, and return the RGB frame."""
+    font = load_font()
+    root = base.render.attachNewNode("labels")
+    root.setPos(0.5, 2.0, 0.0)
+    paths = []
+    for text, position in (("64 inputs", (-2.0, 0.0, 0.0)), ("Teacher", (1.5, 1.0, 1.0))):
+        node = TextNode("label")
+        node.setFont(font)
+        node.setText(text)
+        node.setAlign(TextNode.ACenter)
+        node.setShadow(0.05, 0.05)
+        path = NodePath(node)
+        path.setPos(*position)
+        path.setScale(0.6)
+        paths.append(path)
+
+    if merged:
+        labels = BillboardText(root)
+        for path in paths:
+            labels.add(path)
+    else:
+        for path in paths:
+            path.reparentTo(root)
+            path.setBillboardPointEye()
+    base.win.setClearColor((0.0, 0.0, 0.0, 1.0))
+    base.camera.setPos(6.0, -14.0, 5.0)
+    base.camera.lookAt(0.0, 0.0, 0.0)
+    base.camera.setR(12.0)
+    base.graphicsEngine.renderFrame()
+    base.graphicsEngine.renderFrame()
+    texture = base.win.getScreenshot()
+    root.removeNode()
+    image = np.frombuffer(texture.getRamImageAs("RGB"), dtype=np.uint8)
+    return image.reshape(texture.getYSize(), texture.getXSize(), 3).astype(int)
+
+
+def test_billboard_text_matches_billboard_nodes(panda_base):
+    expected = render_labels(panda_base, merged=False)
+    merged = render_labels(panda_base, merged=True)
+
+    lit = expected.max(axis=2) > 64
+    assert lit.sum() > 200
+    # Glyphs land on the same pixels; edges may differ by a pixel from rounding.
+    overlap = (lit & (merged.max(axis=2) > 64)).sum()
+    assert overlap > 0.95 * lit.sum()
+    assert np.abs(merged - expected).mean() < 1.0
+
+
+def test_billboard_rotation_faces_camera():
+    camera = NodePath("camera")
+    camera.setHpr(30.0, -20.0, 10.0)
+    modelview = Mat4(camera.getMat())
+    modelview.invertInPlace()
+
+    rotation = billboard_rotation(modelview)
+
+    axes = np.array(camera.getMat()).reshape(4, 4)[:3, :3]
+    np.testing.assert_allclose(rotation, axes, atol=1e-5)

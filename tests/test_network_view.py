@@ -51,8 +51,8 @@ def test_view_has_no_node_per_edge(glow):
     geom_nodes = view.root.findAllMatches("**/+GeomNode")
     line_and_point_nodes = [n for n in geom_nodes if n.name.startswith("net-")]
 
-    # Edges, neurons and the neurons' halo; the rest are text labels.
-    assert sorted(n.name for n in line_and_point_nodes) == ["net-edges", "net-halo", "net-neurons"]
+    # Edges, neurons, the neurons' halo and one Geom of text labels.
+    assert sorted(n.name for n in line_and_point_nodes) == ["net-edges", "net-halo", "net-labels", "net-neurons"]
     for node in line_and_point_nodes:
         assert isinstance(node.node(), GeomNode)
         assert node.node().getNumGeoms() == 1
@@ -178,3 +178,20 @@ def test_input_card_draws_image_and_border_as_one_geom(split):
     np.testing.assert_allclose(uvs[1, :, 0].max(), 0.5)
     # Title and caption, card, feed lines.
     assert drawn_geom_count(card.root) <= 4
+
+
+def test_layer_labels_draw_as_one_geom(glow):
+    view = make_view(TEACHER_SIZES, glow)
+    view.add_title("Teacher", (0.0, 0.0, 4.0))
+
+    assert len(view.labels.texts) == len(TEACHER_SIZES) + 1
+    assert drawn_geom_count(view.labels.path) == 1
+
+
+def test_input_caption_change_reaches_labels(split):
+    card = InputCard(NodePath("world"), (-15.0, 0.0, 0.0), [layer_positions(64, -10.0, 5.0)])
+    before = card.labels.node.getGeom(0).getVertexData().getNumRows()
+
+    card.set_image(split.test_images[0], "held-out #0")
+
+    assert card.labels.node.getGeom(0).getVertexData().getNumRows() > before
