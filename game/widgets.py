@@ -193,7 +193,9 @@ class BakedText:
         self.geom_node = GeomNode(name)
         self.holder.attachNewNode(self.geom_node)
         self.texts: list[NodePath] = []
-        self.drawn = None
+        # (text, colour) of every source as last drawn, and everything that decides its quads.
+        self.drawn: list[tuple] | None = None
+        self.drawn_keys: list[tuple] | None = None
         self.meshes: dict = {}
         self.set_texts(texts)
 
@@ -207,9 +209,10 @@ class BakedText:
     def rebake(self) -> None:
         """Rebuild the merged Geom if any text changed since the last call."""
         keys = [_text_key(path) for path in self.texts]
-        if keys == self.drawn:
+        if keys == self.drawn_keys:
             return
-        self.drawn = keys
+        self.drawn_keys = keys
+        self.drawn = [(key[0], key[1]) for key in keys]
 
         meshes = {}
         groups: dict = {}
@@ -296,8 +299,9 @@ class BillboardText:
     it: its plane parallel to the camera's image plane, its up along the camera's up. That
     rotation depends only on the camera's orientation, so it is the same for every text, and a
     cull callback rewrites the vertices only when the camera has turned. add() takes a TextNode
-    path placed with setPos() and setScale() under any node; change its text with set_text()
-    and call rebake().
+    path placed with setPos() and setScale(); change its text with set_text() and call
+    rebake(). The source TextNodes stay in the scene graph under a hidden node, so a search
+    for TextNodes still finds the labels.
 
     NOTE: the vertices follow the last camera that culled the node, so two cameras with
     different headings in one frame would both see the second camera's rotation.
@@ -310,14 +314,16 @@ class BillboardText:
         self.path = parent.attachNewNode(callback_node)
         self.node = GeomNode(name)
         self.path.attachNewNode(self.node)
+        self.sources = self.path.attachNewNode("sources")
+        self.sources.hide()
         self.texts: list[NodePath] = []
-        self.drawn = None
+        self.drawn_keys: list[tuple] | None = None
         # Per Geom: (label-local positions (n, 3) already scaled, origins (n, 3)).
         self.layouts: list[tuple[np.ndarray, np.ndarray]] = []
         self.rotation: np.ndarray | None = None
 
     def add(self, path: NodePath) -> NodePath:
-        path.detachNode()
+        path.reparentTo(self.sources)
         self.texts.append(path)
         self.rebake()
         return path
@@ -325,9 +331,9 @@ class BillboardText:
     def rebake(self) -> None:
         """Rebuild the Geoms if any text, colour, position or scale changed since the last call."""
         keys = [_text_key(path) for path in self.texts]
-        if keys == self.drawn:
+        if keys == self.drawn_keys:
             return
-        self.drawn = keys
+        self.drawn_keys = keys
 
         groups: dict = {}
         for path, key in zip(self.texts, keys):
@@ -397,8 +403,11 @@ def _text_key(path: NodePath) -> tuple:
     """Return what decides a text's glyph quads; the last item is whether it is hidden."""
     node = path.node()
     shadow = (tuple(node.getShadow()), tuple(node.getShadowColor())) if node.hasShadow() else None
+    # Only the text's own hide() counts, not that of the node that keeps BillboardText's sources.
+    hidden_ancestor = path.getHiddenAncestor()
+    hidden = not hidden_ancestor.isEmpty() and hidden_ancestor == path
     return (node.getText(), tuple(node.getTextColor()), node.getAlign(), shadow, node.getFont(),
-            path.getTransform(), path.getState(), path.isHidden())
+            path.getTransform(), path.getState(), hidden)
 
 
 def text_mesh(path: NodePath, local: bool = False) -> list[tuple]:

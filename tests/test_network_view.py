@@ -195,3 +195,13 @@ def test_input_caption_change_reaches_labels(split):
     card.set_image(split.test_images[0], "held-out #0")
 
     assert card.labels.node.getGeom(0).getVertexData().getNumRows() > before
+
+
+def test_label_sources_stay_findable_but_hidden(glow):
+    view = make_view(TEACHER_SIZES, glow)
+    view.add_title("Teacher   33,738 parameters", (0.0, 0.0, 4.0))
+
+    texts = [path.node().getText() for path in view.root.findAllMatches("**/+TextNode")]
+    assert "Teacher   33,738 parameters" in texts
+    assert all(path.isHidden() for path in view.root.findAllMatches("**/+TextNode"))
+    assert drawn_geom_count(view.root.find("**/net-labels")) == 1
