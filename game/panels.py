@@ -15,7 +15,7 @@ passed in the same way so small text stays sharp.
   the measured inference speed ratio, and while the race runs the scratch student's accuracy
   and the race gap. Building it measures the speed ratio once (about 0.1 s).
 
-Each panel draws its rectangles as one Geom and all its text as another; the verdict panel
+Each panel draws its rectangles as one Geom and all its text as another. The verdict panel
 adds one Geom for its digit images, which share one texture.
 """
 
@@ -146,7 +146,7 @@ class VerdictPanel:
                       scale=NOTE_SCALE, color=MUTED_COLOR, name="verdict-note")
 
         self.labels, self.predictions = [], []
-        # Image and cell boxes (x0, z0, x1, z1) per row; the images share one atlas texture.
+        # Image and cell boxes (x0, z0, x1, z1) per row. The images share one atlas texture.
         self.image_boxes, image_uvs = [], []
         cell_half = (VERDICT_COLUMNS_X[2] - VERDICT_COLUMNS_X[1]) / 2 - 0.008
         cell_x0, cell_z0, cell_x1, cell_z1 = [], [], [], []

@@ -238,7 +238,7 @@ class BakedText:
 def drawn_geom_count(root: NodePath) -> int:
     """Count the Geoms under `root` that draw, each a draw call: visible GeomNodes and TextNodes.
 
-    Hidden subtrees are skipped; frustum culling and DirectGui states are not considered.
+    Hidden subtrees are skipped. Frustum culling and DirectGui states are not considered.
     """
     if root.isEmpty() or root.isHidden():
         return 0
@@ -308,7 +308,7 @@ class BillboardText:
     """
 
     def __init__(self, parent: NodePath, name: str = "billboard-text"):
-        # Only a CallbackNode takes a cull callback; it sees the same model-view as its child.
+        # Only a CallbackNode takes a cull callback, and it gets the same model-view as its child.
         callback_node = CallbackNode(name)
         callback_node.setCullCallback(PythonCallbackObject(self._face_camera))
         self.path = parent.attachNewNode(callback_node)
@@ -400,7 +400,7 @@ TEXTURED_FORMAT = _textured_format()
 
 
 def _text_key(path: NodePath) -> tuple:
-    """Return what decides a text's glyph quads; the last item is whether it is hidden."""
+    """Return everything that decides a text's glyph quads. The last item is whether it is hidden."""
     node = path.node()
     shadow = (tuple(node.getShadow()), tuple(node.getShadowColor())) if node.hasShadow() else None
     # Only the text's own hide() counts, not that of the node that keeps BillboardText's sources.
@@ -555,6 +555,7 @@ class QuadBatch:
         _write(self.vdata, 1, self.vertex_colors)
 
     def part(self, first: int, count: int) -> "QuadBatchPart":
+        """Return rectangles first to first + count - 1 as a part with its own set_rects() and set_colors()."""
         if first < 0 or first + count > self.count:
             raise ValueError(f"rectangles {first} to {first + count - 1} are outside the batch "
                              f"{self.path.getName()!r} of {self.count}")

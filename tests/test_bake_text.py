@@ -114,14 +114,14 @@ def test_rebake_skips_hidden_and_follows_moves():
 
     texts[1].hide()
     baked.rebake()
-    one, _ = drawn_arrays(baked)
-    assert len(one) == len(both) // 2
+    single, _ = drawn_arrays(baked)
+    assert len(single) == len(both) // 2
 
     texts[1].show()
     texts[1].setZ(3.0)
     baked.rebake()
     moved, _ = drawn_arrays(baked)
-    np.testing.assert_allclose(moved[len(one):, 2], both[len(one):, 2] + 3.0, atol=1e-5)
+    np.testing.assert_allclose(moved[len(single):, 2], both[len(single):, 2] + 3.0, atol=1e-5)
 
 
 def test_set_texts_replaces_sources():
@@ -195,7 +195,7 @@ def test_billboard_text_matches_billboard_nodes(panda_base):
 
     lit = expected.max(axis=2) > 64
     assert lit.sum() > 200
-    # Glyphs land on the same pixels; edges may differ by a pixel from rounding.
+    # Glyphs land on the same pixels, but edges may differ by a pixel from rounding.
     overlap = (lit & (merged.max(axis=2) > 64)).sum()
     assert overlap > 0.95 * lit.sum()
     assert np.abs(merged - expected).mean() < 1.0

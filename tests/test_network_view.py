@@ -163,7 +163,7 @@ def test_input_card_shows_digit(split):
     assert card.feed.geom.getVertexData().getNumRows() == 2 * 64 * 2
 
 
-def test_input_card_draws_image_and_border_as_one_geom(split):
+def test_input_card_is_one_geom(split):
     targets = [layer_positions(64, -10.0, 5.0)]
     card = InputCard(NodePath("world"), (-15.0, 0.0, 0.0), targets)
     vdata = card.card.node().getGeom(0).getVertexData()
