@@ -8,7 +8,8 @@ Modes:
   frame-cpu    per-frame CPU time of the explorer's task while training, split into phases
   draw-calls   primitive batches per frame, read from a PStats server (text-stats) on loopback
   fps          frame rate in a real window (run it under xvfb-run for Mesa)
-  peak-rss     peak resident memory (VmHWM) after training for a given number of seconds
+  peak-rss     peak resident memory (VmHWM) after training for a given number of seconds;
+               --breakdown adds resident memory by stage and by mapping
   first-frame  runs `kd-explorer --offscreen --frames 1` and prints the wall-clock time when
                its first frame has been rendered
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import signal
 import socket
@@ -39,6 +41,13 @@ SCALED_TEACHER_SEED = 7
 SIM_PARTS = ("lab.advance",)
 SCENE_PARTS = ("_watch_input", "refresh_student|_refresh_student", "pulse.update",
                "knowledge_flow.update", "sparks.update", "teacher_view.update", "student_view.update")
+
+# peak-rss --breakdown: resident memory is also read after this many frames (when Mesa has
+# compiled its shaders and allocated the filter buffers), and this many mappings are listed.
+FIRST_FRAMES = 5
+MAPPINGS_LISTED = 15
+# First line of each mapping in /proc/PID/smaps: address range, permissions, offset, device, inode.
+SMAPS_HEADER = re.compile(r"^[0-9a-f]+-[0-9a-f]+ [-rwxps]{4} ")
 
 # PStats level collectors that split "Primitive batches" by primitive type; their sum is the
 # number of draw calls the graphics state guardian issued in the frame.
@@ -344,10 +353,42 @@ def peak_rss_mb() -> float:
     raise RuntimeError("VmHWM is missing from /proc/self/status")
 
 
+def resident_mb() -> float:
+    """Return this process's resident set now (VmRSS in /proc/self/status) in MB (10^6 bytes)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024 / 1e6
+    raise RuntimeError("VmRSS is missing from /proc/self/status")
+
+
+def mapping_breakdown(smaps_text: str, top: int = MAPPINGS_LISTED) -> list[dict]:
+    """Sum Rss and Anonymous (kB in smaps) per mapped file; anonymous mappings are "[anon]".
+
+    Returns the `top` largest by resident size, in MB (10^6 bytes), largest first.
+    """
+    totals = defaultdict(lambda: [0, 0])
+    name = None
+    for line in smaps_text.splitlines():
+        fields = line.split()
+        if not fields:
+            continue
+        if SMAPS_HEADER.match(line):
+            name = " ".join(fields[5:]) or "[anon]"
+        elif name is not None and fields[0] == "Rss:":
+            totals[name][0] += int(fields[1])
+        elif name is not None and fields[0] == "Anonymous:":
+            totals[name][1] += int(fields[1])
+    ranked = sorted(totals.items(), key=lambda item: -item[1][0])[:top]
+    return [{"mapping": mapping, "rss_mb": rss * 1024 / 1e6, "anonymous_mb": anonymous * 1024 / 1e6}
+            for mapping, (rss, anonymous) in ranked]
+
+
 def run_peak_rss(args) -> dict:
+    stages = {"probe_start": resident_mb()}
     onscreen = bool(os.environ.get("DISPLAY"))
     configure_panda(software=not onscreen)
     app = build_explorer("default", window_size(args.size), offscreen=not onscreen, bloom=True)
+    stages["explorer_built"] = resident_mb()
     keep_training(app)
 
     frames = 0
@@ -356,6 +397,9 @@ def run_peak_rss(args) -> dict:
         keep_training(app)
         app.base.taskMgr.step()
         frames += 1
+        if frames == FIRST_FRAMES:
+            stages[f"after_{FIRST_FRAMES}_frames"] = resident_mb()
+    stages["end"] = resident_mb()
 
     result = {
         "peak_rss_mb": peak_rss_mb(),
@@ -364,6 +408,9 @@ def run_peak_rss(args) -> dict:
         "epochs": app.lab.distiller.epoch,
         "renderer": renderer_name(app),
     }
+    if args.breakdown:
+        result["rss_stages_mb"] = stages
+        result["rss_mappings"] = mapping_breakdown(Path("/proc/self/smaps").read_text())
     app.destroy()
     return result
 
@@ -408,6 +455,9 @@ def main(argv=None) -> int:
     parser.add_argument("--bloom", action=argparse.BooleanOptionalAction, default=True,
                         help="ask for the bloom filter (granted only with shader support)")
     parser.add_argument("--seconds", type=float, default=60.0, help="peak-rss: seconds of training")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="peak-rss: also report resident MB by start-up stage and the largest "
+                             "mappings from /proc/self/smaps (anonymous part separate)")
     args = parser.parse_args(argv)
 
     result = MODES[args.mode](args)
