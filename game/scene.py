@@ -48,7 +48,7 @@ FLOOR_COLOR = (0.3, 0.42, 0.8, 0.4)
 # explorer used about 10 MB more with 256 entries than with 64. A cache smaller than the set
 # of Geoms drawn costs CPU time (Geoms munged again each frame), not memory.
 # NOTE: the Geoms drawn with the optional panels open (help, experiments, dark-knowledge map,
-# draw pad) was not counted; 128 is a guess with room for them.
+# draw pad) were not counted, so 128 is a guess that leaves room for them.
 GEOM_CACHE_ENTRIES = 128
 
 class Scene:
