@@ -65,6 +65,7 @@ class Scene:
         self.glow = glow_texture()
 
         self.filters: CommonFilters | None = None
+        self.multisamples = 0       # samples per pixel of the bloom scene buffer, 0 when not multisampled
         self.bloom_enabled = self._enable_bloom(multisamples) if bloom else False
         log.info("glow: %s", "bloom filter" if self.bloom_enabled else "additive halos")
 
@@ -133,6 +134,7 @@ class Scene:
         # of multisampling every bloom pass too. setMSAA() exists from Panda3D 1.10.13.
         if multisamples and hasattr(filters, "setMSAA"):
             if filters.setMSAA(multisamples):
+                self.multisamples = multisamples
                 # The camera state that setMSAA() sets left lines aliased on Mesa 22.3, so
                 # the world node sets the multisample attribute itself.
                 self.root.setAntialias(AntialiasAttrib.MMultisample)

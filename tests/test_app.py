@@ -7,7 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from game.app import CAMERA_PRESETS, FRAME_TASK
+from game import app as app_module
+from game.app import CAMERA_PRESETS, FRAME_TASK, ExplorerSettings
 
 
 def frame_pixels(app) -> np.ndarray:
@@ -303,6 +304,56 @@ def test_destroy_removes_task_and_events(explorer):
         assert base.messenger.whoAccepts(event) is None, event
     assert explorer.scene.filters is None
     assert explorer.scene.root.isEmpty()
+
+
+@pytest.mark.parametrize("renderer, software", [
+    ("llvmpipe (LLVM 15.0.6, 256 bits)", True),
+    ("softpipe", True),
+    ("Software Rasterizer", True),
+    ("GDI Generic", True),
+    ("TinyGraphicsStateGuardian", True),
+    ("NVIDIA GeForce RTX 3060/PCIe/SSE2", False),
+    ("AMD Radeon RX 6600 (radeonsi, navi23, LLVM 15.0.6)", False),
+    ("Mesa Intel(R) UHD Graphics 620 (KBL GT2)", False),
+])
+def test_software_renderers_recognised(renderer, software):
+    assert app_module.is_software_renderer(renderer) is software
+
+
+@pytest.mark.parametrize("antialias, renderer, samples", [
+    ("auto", "llvmpipe (LLVM 15.0.6, 256 bits)", 0),
+    ("auto", "NVIDIA GeForce RTX 3060/PCIe/SSE2", app_module.MULTISAMPLES),
+    ("on", "llvmpipe (LLVM 15.0.6, 256 bits)", app_module.MULTISAMPLES),
+    ("off", "NVIDIA GeForce RTX 3060/PCIe/SSE2", 0),
+])
+def test_multisamples_follow_antialias(antialias, renderer, samples):
+    assert app_module.multisamples_for(antialias, renderer) == samples
+
+
+def test_invalid_antialias_rejected():
+    with pytest.raises(ValueError, match="antialias 'sometimes' is invalid; use one of auto, on, off"):
+        ExplorerSettings(antialias="sometimes")
+
+
+@pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="needs an X display (run under xvfb-run)")
+@pytest.mark.parametrize("antialias", ["auto", "on"])
+def test_opengl_bloom_antialias(antialias):
+    """The bloom scene buffer is multisampled as --antialias asks, given the real renderer."""
+    script = (
+        "from game.app import ExplorerApp, ExplorerSettings, multisamples_for, renderer_name\n"
+        f"app = ExplorerApp(ExplorerSettings(size=(320, 180), bloom=True, antialias={antialias!r}))\n"
+        "app.step_frames(2)\n"
+        f"print('expected', multisamples_for({antialias!r}, renderer_name(app.base)))\n"
+        "print('samples', app.scene.multisamples)\n"
+        "app.destroy()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = dict(line.split() for line in result.stdout.splitlines() if line.startswith(("expected", "samples")))
+    assert lines["samples"] == lines["expected"]
+    if antialias == "on":
+        assert lines["samples"] == str(app_module.MULTISAMPLES)
 
 
 @pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="needs an X display (run under xvfb-run)")

@@ -40,6 +40,17 @@ def test_all_options_parse():
     assert settings.autostart is True
 
 
+@pytest.mark.parametrize("value", ["auto", "on", "off"])
+def test_antialias_reaches_settings(value):
+    settings = cli.settings_from(cli.parse_args(["--antialias", value]))
+
+    assert settings.antialias == value
+
+
+def test_antialias_defaults_to_auto():
+    assert cli.settings_from(cli.parse_args([])).antialias == "auto"
+
+
 def test_recording_options_present():
     options = cli.parse_args(["--capture-dir", "shots", "--fps", "24"])
 
@@ -59,6 +70,7 @@ def test_recording_options_present():
     (["--size", "10x10"], "invalid size '10x10'"),
     (["--frames", "0"], "invalid count 0"),
     (["--screenshot", "x.png"], "--screenshot needs --frames"),
+    (["--antialias", "sometimes"], "invalid choice: 'sometimes'"),
 ])
 def test_bad_values_rejected(arguments, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
