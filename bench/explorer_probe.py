@@ -31,6 +31,8 @@ from collections import defaultdict
 from pathlib import Path
 from statistics import median
 
+from game.cli import ANTIALIAS_CHOICES
+
 # Layer sizes of the scaled teacher: 64*256 + 256*256 + 256*64 + 64*10 = 98,944 edges.
 SCALED_TEACHER_SIZES = (64, 256, 256, 64, 10)
 SCALED_TEACHER_SEED = 7
@@ -70,7 +72,7 @@ def configure_panda(software: bool, extra: str = "") -> None:
 
 
 def build_explorer(teacher: str, size: tuple[int, int], offscreen: bool, bloom: bool,
-                   software: bool = False):
+                   software: bool = False, antialias: str = "auto"):
     """Open the explorer on the shipped teacher ('default') or the scaled one ('100k').
 
     Without `software` the window opens as kd-explorer opens it. With it, the probe opens an
@@ -88,7 +90,7 @@ def build_explorer(teacher: str, size: tuple[int, int], offscreen: bool, bloom: 
     else:
         network = load_teacher()
     lab = Lab(teacher=network, split=load_split())
-    settings = ExplorerSettings(size=size, offscreen=offscreen, bloom=bloom)
+    settings = ExplorerSettings(size=size, offscreen=offscreen, bloom=bloom, antialias=antialias)
     if software:
         from direct.showbase.ShowBase import ShowBase
         from panda3d.core import loadPrcFileData
@@ -281,7 +283,8 @@ def run_draw_calls(args) -> dict:
                                  preexec_fn=stop_with_parent)
         try:
             time.sleep(0.5)
-            app = build_explorer(args.teacher, window_size(args.size), offscreen=not onscreen, bloom=args.bloom)
+            app = build_explorer(args.teacher, window_size(args.size), offscreen=not onscreen, bloom=args.bloom,
+                                 antialias=args.antialias)
             from panda3d.core import PStatClient
 
             if not PStatClient.connect("127.0.0.1", port):
@@ -309,9 +312,31 @@ def process_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def hide_parts(app, names) -> list[str]:
+    """Hide each named part: "2d" for every 2D panel, else a node name in the 3D world.
+
+    Returns the names that match nothing. Hiding parts one at a time shows what each costs
+    the renderer, because the rest of the frame stays the same.
+    """
+    missing = []
+    for name in names:
+        part = app.base.render2d if name == "2d" else app.scene.root.find(f"**/{name}")
+        if part.isEmpty():
+            missing.append(name)
+        else:
+            part.hide()
+    return missing
+
+
 def run_fps(args) -> dict:
     configure_panda(software=False)
-    app = build_explorer("default", window_size(args.size), offscreen=False, bloom=args.bloom)
+    app = build_explorer("default", window_size(args.size), offscreen=False, bloom=args.bloom,
+                         antialias=args.antialias)
+    missing = hide_parts(app, args.hide)
+    if missing:
+        app.destroy()
+        return {"error": f"no part named {', '.join(missing)} to hide; use 2d or a node name such as "
+                         f"teacher-edges, teacher-halo or student-halo"}
     timer = PhaseTimer()
     timer.install(app)
     keep_training(app)
@@ -338,6 +363,8 @@ def run_fps(args) -> dict:
         "process_cpu_ms": process_seconds / args.frames * 1e3,
         "frames": args.frames,
         "bloom": app.scene.bloom_enabled,
+        "multisamples": app.scene.multisamples,
+        "hidden": args.hide,
         "size": args.size,
         "renderer": renderer_name(app),
     }
@@ -387,7 +414,8 @@ def run_peak_rss(args) -> dict:
     stages = {"probe_start": resident_mb()}
     onscreen = bool(os.environ.get("DISPLAY"))
     configure_panda(software=not onscreen)
-    app = build_explorer("default", window_size(args.size), offscreen=not onscreen, bloom=True)
+    app = build_explorer("default", window_size(args.size), offscreen=not onscreen, bloom=True,
+                         antialias=args.antialias)
     stages["explorer_built"] = resident_mb()
     keep_training(app)
 
@@ -454,6 +482,11 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=30, help="frames run before measuring")
     parser.add_argument("--bloom", action=argparse.BooleanOptionalAction, default=True,
                         help="ask for the bloom filter (granted only with shader support)")
+    parser.add_argument("--antialias", choices=ANTIALIAS_CHOICES, default="auto",
+                        help="multisampling, as kd-explorer --antialias (default auto)")
+    parser.add_argument("--hide", nargs="+", default=[], metavar="PART",
+                        help="fps: hide these parts, 2d (the panels) or world node names such as "
+                             "teacher-edges, teacher-halo, student-halo")
     parser.add_argument("--seconds", type=float, default=60.0, help="peak-rss: seconds of training")
     parser.add_argument("--breakdown", action="store_true",
                         help="peak-rss: also report resident MB by start-up stage and the largest "

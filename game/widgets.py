@@ -251,6 +251,7 @@ def drawn_geom_count(root: NodePath) -> int:
         count += sum(path.node().getNumGeoms() for path in generated.findAllMatches("**/+GeomNode"))
     return count + sum(drawn_geom_count(child) for child in root.getChildren())
 
+
 def _split_format() -> GeomVertexFormat:
     """Return a registered format with positions and float RGBA colours in separate arrays."""
     positions = GeomVertexArrayFormat()
@@ -278,6 +279,7 @@ def _card_format() -> GeomVertexFormat:
 
 
 CARD_FORMAT = _card_format()
+
 
 def _write(vdata: GeomVertexData, array_index: int, values: np.ndarray) -> None:
     values = np.ascontiguousarray(values, dtype=np.float32)
@@ -383,6 +385,7 @@ def billboard_rotation(modelview) -> np.ndarray:
     right /= np.linalg.norm(right)
     up = np.cross(right, forward)
     return np.stack([right, forward, up]).astype(np.float32)
+
 
 def _textured_format() -> GeomVertexFormat:
     """Return a registered format with positions, float RGBA and UVs in three arrays."""

@@ -55,3 +55,21 @@ def test_draw_calls_counted_with_opengl():
 
     assert result["draw_calls"] > 0
     assert "error" not in result
+
+
+@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="needs xvfb-run for an OpenGL window")
+def test_fps_probe_hides_parts():
+    result = game_bench.run_probe("fps", "--frames", "2", "--warmup", "1", "--size", "320x180",
+                                  "--antialias", "off", "--hide", "teacher-edges", "2d", display=True)
+
+    assert "error" not in result
+    assert result["hidden"] == ["teacher-edges", "2d"]
+    assert result["multisamples"] == 0
+
+
+@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="needs xvfb-run for an OpenGL window")
+def test_fps_probe_rejects_unknown_part():
+    result = game_bench.run_probe("fps", "--frames", "2", "--warmup", "1", "--size", "320x180",
+                                  "--hide", "teacher-wings", display=True)
+
+    assert "no part named teacher-wings" in result["error"]

@@ -132,6 +132,20 @@ def test_activations_light_neurons(glow, teacher, split):
     assert np.max(view.shown_intensity) == pytest.approx(1.0, abs=0.01)
 
 
+def test_black_halos_take_no_space(glow, teacher, split):
+    view = make_view(TEACHER_SIZES, glow)
+    view.set_activations(teacher.activations(split.test_images[0]))
+    view.shown_intensity[:] = view.target_intensity
+    view.update(0.0)
+
+    colors = color_rows(view.halo)
+    sizes = np.frombuffer(memoryview(view.halo.geom.getVertexData().getArray(2)), dtype=np.float32)
+    black = ~colors[:, :3].any(axis=1)
+    assert 0 < black.sum() < len(black)
+    assert np.all(sizes[black] == 0.0)
+    assert np.all(sizes[~black] > 0.0)
+
+
 def test_pulse_hides_unreached_layers(glow, teacher, split):
     view = make_view(TEACHER_SIZES, glow)
     view.set_activations(teacher.activations(split.test_images[0]))
