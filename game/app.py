@@ -16,7 +16,16 @@ from pathlib import Path
 import numpy as np
 from direct.showbase.DirectObject import DirectObject
 from direct.showbase.ShowBase import ShowBase
-from panda3d.core import ClockObject, Filename, PNMImage, Point3, loadPrcFileData
+from panda3d.core import (
+    ClockObject,
+    Filename,
+    FrameBufferProperties,
+    GraphicsPipe,
+    PNMImage,
+    Point3,
+    WindowProperties,
+    loadPrcFileData,
+)
 
 from game.camera import CameraRig, View
 from game.charts import BAR_BASE_Z, OutputCharts
@@ -153,9 +162,8 @@ def open_window(settings: ExplorerSettings) -> ShowBase:
     width, height = settings.size
     # These defaults also shape every buffer that CommonFilters makes. With bloom, the window
     # gets no multisampling, and Scene asks for it on the scene's render-to-texture buffer alone.
-    # NOTE: the window's multisampling is fixed before its renderer is known. So without bloom,
-    # "auto" keeps it on even on a software renderer, and only "--antialias off" turns it off.
-    window_multisampled = not settings.bloom and settings.antialias != "off"
+    # Without bloom, "auto" first reads the renderer's name (open_after_renderer_probe).
+    window_multisampled = not settings.bloom and settings.antialias == "on"
     multisample = ["framebuffer-multisample 1", f"multisamples {MULTISAMPLES}"] if window_multisampled else []
     # Offscreen, OpenGL through EGL needs no display server at all. Where EGL is missing, and
     # for windows without a display, the pipes after it are tried in turn, down to the software
@@ -190,12 +198,56 @@ def open_window(settings: ExplorerSettings) -> ShowBase:
     if not settings.offscreen and sys.platform.startswith("linux") and not (
             os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise DisplayUnavailableError("DISPLAY is not set")
+    window_type = "offscreen" if settings.offscreen else "onscreen"
     try:
-        return ShowBase(windowType="offscreen" if settings.offscreen else "onscreen")
+        if settings.bloom or settings.antialias != "auto":
+            return ShowBase(windowType=window_type)
+        return open_after_renderer_probe(window_type)
     except Exception as error:
         if not any(message in str(error) for message in NO_WINDOW_MESSAGES):
             raise
         raise DisplayUnavailableError(str(error)) from error
+
+
+def probe_renderer(base: ShowBase) -> str:
+    """Return the GL_RENDERER of base's default pipe, read from a throwaway 16x16 buffer.
+
+    Returns "" when no buffer opens without a window (the caller then assumes hardware).
+    """
+    if base.pipe is None:
+        base.makeDefaultPipe()
+    properties = FrameBufferProperties()
+    properties.setRgbColor(True)
+    buffer = base.graphicsEngine.makeOutput(base.pipe, "renderer-probe", 0, properties,
+                                            WindowProperties.size(16, 16), GraphicsPipe.BFRefuseWindow)
+    if buffer is None:
+        return ""
+    base.graphicsEngine.openWindows()
+    gsg = buffer.getGsg()
+    renderer = gsg.getDriverRenderer() if gsg is not None and buffer.isValid() else ""
+    base.graphicsEngine.removeWindow(buffer)
+    return renderer
+
+
+def open_after_renderer_probe(window_type: str) -> ShowBase:
+    """Open the main window with multisampling unless the renderer rasterises on the CPU.
+
+    A window's multisampling is fixed when it opens, so the renderer's name comes from a
+    throwaway offscreen buffer first. On Mesa llvmpipe at 1280x720 without bloom, the window's
+    4x multisampling took 65 ms of CPU per frame against 37 ms without it.
+    """
+    base = ShowBase(windowType="none")
+    renderer = probe_renderer(base)
+    samples = multisamples_for("auto", renderer) if renderer else MULTISAMPLES
+    log.info("window antialiasing %s for renderer %s (--antialias auto)", "on" if samples else "off",
+             renderer or "unknown")
+    properties = FrameBufferProperties(FrameBufferProperties.getDefault())
+    properties.setMultisamples(samples)
+    if not base.openDefaultWindow(props=WindowProperties.getDefault(), type=window_type, fbprops=properties,
+                                  startDirect=False):
+        base.destroy()
+        raise DisplayUnavailableError("Could not open window.")
+    return base
 
 
 class ExplorerApp:

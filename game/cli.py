@@ -63,9 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     window.add_argument("--no-bloom", action="store_true",
                         help="skip the bloom filter; neurons glow with additive halos instead")
     window.add_argument("--antialias", choices=ANTIALIAS_CHOICES, default="auto",
-                        help="4x multisample antialiasing. auto (the default) turns it off for the bloom "
-                             "filter on software renderers such as Mesa llvmpipe, where it doubles the time "
-                             "per frame; without bloom, auto keeps it on")
+                        help="4x multisample antialiasing. auto (the default) turns it off on software "
+                             "renderers such as Mesa llvmpipe, where it nearly doubles the time per frame")
 
     training = parser.add_argument_group("training")
     training.add_argument("--seed", type=int, default=None,
