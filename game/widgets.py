@@ -252,33 +252,28 @@ def drawn_geom_count(root: NodePath) -> int:
     return count + sum(drawn_geom_count(child) for child in root.getChildren())
 
 
-def _split_format() -> GeomVertexFormat:
-    """Return a registered format with positions and float RGBA colours in separate arrays."""
-    positions = GeomVertexArrayFormat()
-    positions.addColumn(InternalName.getVertex(), 3, Geom.NT_float32, Geom.C_point)
-    colors = GeomVertexArrayFormat()
-    colors.addColumn(InternalName.getColor(), 4, Geom.NT_float32, Geom.C_color)
+def _float_columns_format(*columns) -> GeomVertexFormat:
+    """Return a registered format that keeps each (name, components, contents) column in an array of its own.
+
+    Separate arrays let NumPy rewrite one column, e.g. only the colours, in a single copy.
+    """
     layout = GeomVertexFormat()
-    layout.addArray(positions)
-    layout.addArray(colors)
-    return GeomVertexFormat.registerFormat(layout)
-
-
-SPLIT_FORMAT = _split_format()
-
-
-def _card_format() -> GeomVertexFormat:
-    """Return a registered format with positions and texture coordinates in separate arrays."""
-    layout = GeomVertexFormat()
-    for name, components, contents in ((InternalName.getVertex(), 3, Geom.C_point),
-                                        (InternalName.getTexcoord(), 2, Geom.C_texcoord)):
+    for name, components, contents in columns:
         array = GeomVertexArrayFormat()
         array.addColumn(name, components, Geom.NT_float32, contents)
         layout.addArray(array)
     return GeomVertexFormat.registerFormat(layout)
 
 
-CARD_FORMAT = _card_format()
+POSITION_COLUMN = (InternalName.getVertex(), 3, Geom.C_point)
+COLOR_COLUMN = (InternalName.getColor(), 4, Geom.C_color)
+TEXCOORD_COLUMN = (InternalName.getTexcoord(), 2, Geom.C_texcoord)
+# Positions and float RGBA colours.
+SPLIT_FORMAT = _float_columns_format(POSITION_COLUMN, COLOR_COLUMN)
+
+
+# Positions and texture coordinates.
+CARD_FORMAT = _float_columns_format(POSITION_COLUMN, TEXCOORD_COLUMN)
 
 
 def _write(vdata: GeomVertexData, array_index: int, values: np.ndarray) -> None:
@@ -387,19 +382,8 @@ def billboard_rotation(modelview) -> np.ndarray:
     return np.stack([right, forward, up]).astype(np.float32)
 
 
-def _textured_format() -> GeomVertexFormat:
-    """Return a registered format with positions, float RGBA and UVs in three arrays."""
-    layout = GeomVertexFormat()
-    for name, components, contents in ((InternalName.getVertex(), 3, Geom.C_point),
-                                        (InternalName.getColor(), 4, Geom.C_color),
-                                        (InternalName.getTexcoord(), 2, Geom.C_texcoord)):
-        array = GeomVertexArrayFormat()
-        array.addColumn(name, components, Geom.NT_float32, contents)
-        layout.addArray(array)
-    return GeomVertexFormat.registerFormat(layout)
-
-
-TEXTURED_FORMAT = _textured_format()
+# Positions, float RGBA colours and texture coordinates.
+TEXTURED_FORMAT = _float_columns_format(POSITION_COLUMN, COLOR_COLUMN, TEXCOORD_COLUMN)
 
 
 def _text_key(path: NodePath) -> tuple:

@@ -336,36 +336,18 @@ def test_invalid_antialias_rejected():
 
 
 @pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="needs an X display (run under xvfb-run)")
-@pytest.mark.parametrize("antialias", ["auto", "on"])
-def test_opengl_bloom_antialias(antialias):
-    """The bloom scene buffer follows --antialias for the real renderer."""
+@pytest.mark.parametrize("bloom, antialias", [
+    (True, "auto"), (True, "on"), (False, "auto"), (False, "on"), (False, "off"),
+])
+def test_opengl_antialias(bloom, antialias):
+    """Multisampling follows --antialias for the real renderer: the bloom scene buffer's, else the window's."""
+    samples = "app.scene.multisamples" if bloom else "app.base.win.getFbProperties().getMultisamples()"
     script = (
         "from game.app import ExplorerApp, ExplorerSettings, multisamples_for, renderer_name\n"
-        f"app = ExplorerApp(ExplorerSettings(size=(320, 180), bloom=True, antialias={antialias!r}))\n"
+        f"app = ExplorerApp(ExplorerSettings(size=(320, 180), bloom={bloom}, antialias={antialias!r}))\n"
         "app.step_frames(2)\n"
         f"print('expected', multisamples_for({antialias!r}, renderer_name(app.base)))\n"
-        "print('samples', app.scene.multisamples)\n"
-        "app.destroy()\n"
-    )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
-
-    assert result.returncode == 0, result.stderr[-2000:]
-    lines = dict(line.split() for line in result.stdout.splitlines() if line.startswith(("expected", "samples")))
-    assert lines["samples"] == lines["expected"]
-    if antialias == "on":
-        assert lines["samples"] == str(app_module.MULTISAMPLES)
-
-
-@pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="needs an X display (run under xvfb-run)")
-@pytest.mark.parametrize("antialias", ["auto", "on", "off"])
-def test_opengl_window_antialias(antialias):
-    """Without bloom, the window follows --antialias for the real renderer."""
-    script = (
-        "from game.app import ExplorerApp, ExplorerSettings, multisamples_for, renderer_name\n"
-        f"app = ExplorerApp(ExplorerSettings(size=(320, 180), bloom=False, antialias={antialias!r}))\n"
-        "app.step_frames(2)\n"
-        f"print('expected', multisamples_for({antialias!r}, renderer_name(app.base)))\n"
-        "print('samples', app.base.win.getFbProperties().getMultisamples())\n"
+        f"print('samples', {samples})\n"
         "print('mouse', app.base.mouseWatcherNode is not None)\n"
         "app.destroy()\n"
     )
@@ -376,6 +358,8 @@ def test_opengl_window_antialias(antialias):
                  if line.startswith(("expected", "samples", "mouse")))
     assert lines["samples"] == lines["expected"]
     assert lines["mouse"] == "True"
+    if antialias == "on":
+        assert lines["samples"] == str(app_module.MULTISAMPLES)
 
 
 @pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="needs an X display (run under xvfb-run)")
