@@ -28,17 +28,19 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from panda3d.core import NodePath, Point3, TextFont
+from panda3d.core import NodePath, Point3, TextFont, TextNode
 
 from game.widgets import (
+    BACKING_QUADS,
     OVERLAY_BACKING_COLOR,
     PANEL_BORDER_COLOR,
-    add_backing,
     SCREEN_FONT_PIXELS_PER_UNIT,
+    BakedText,
     LineBatch,
     QuadBatch,
     load_font,
     make_text,
+    place_backing,
     screen_root,
     set_text,
 )
@@ -100,7 +102,14 @@ class DrawPad:
 
     def build(self) -> None:
         x0, z0, x1, z1 = BOX
-        add_backing(self.root, BOX, "pad-backing", OVERLAY_BACKING_COLOR, PANEL_BORDER_COLOR)
+        # The backing and the two buttons share one batch, the buttons drawn over the backing.
+        frame = QuadBatch(self.root, BACKING_QUADS + 2, "pad-frame")
+        place_backing(frame.part(0, BACKING_QUADS), BOX, OVERLAY_BACKING_COLOR, PANEL_BORDER_COLOR)
+        self.buttons = frame.part(BACKING_QUADS, 2)
+        boxes = np.array([CLEAR_BUTTON, SAMPLE_BUTTON])
+        self.buttons.set_rects(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3])
+        self.buttons.set_colors(BUTTON_COLOR)
+
         make_text(self.root, "Draw a digit", self.font, pos=(x0 + 0.03, z1 - 0.06), scale=TITLE_SCALE,
                   color=TITLE_COLOR, name="pad-title")
         make_text(self.root, "left drag: paint    right drag: erase", self.font, pos=(x0 + 0.03, z1 - 0.105),
@@ -131,13 +140,13 @@ class DrawPad:
 
         self.status = make_text(self.root, "", self.font, pos=(x0 + 0.03, gz0 - 0.05), scale=TEXT_SCALE,
                                 color=TEXT_COLOR, name="pad-status")
-        self.buttons = QuadBatch(self.root, 2, "pad-buttons")
-        boxes = np.array([CLEAR_BUTTON, SAMPLE_BUTTON])
-        self.buttons.set_rects(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3])
-        self.buttons.set_colors(BUTTON_COLOR)
         for label, (bx0, bz0, bx1, bz1) in (("Clear", CLEAR_BUTTON), ("Use sample", SAMPLE_BUTTON)):
             make_text(self.root, label, self.font, pos=((bx0 + bx1) / 2, (bz0 + bz1) / 2 - 0.012),
                       scale=BUTTON_SCALE, color=TEXT_COLOR, align="center", name="pad-button-label")
+
+        # Every text, the changing status included, draws as one Geom per font page, last.
+        texts = [path for path in self.root.getChildren() if isinstance(path.node(), TextNode)]
+        self.text = BakedText(self.root, texts, "pad-text")
 
     # --- visibility -----------------------------------------------------------------------
 
@@ -223,6 +232,7 @@ class DrawPad:
             set_text(self.status, "drawn digit: both networks see this")
         else:
             set_text(self.status, f"held-out sample {self.lab.sample_index}, label {label}")
+        self.text.rebake()
 
     # --- pointer --------------------------------------------------------------------------
 

@@ -9,6 +9,10 @@ Hinton, Vinyals and Dean (2015) trained a student whose transfer set had no 3s. 
 bias of its class-3 output afterwards let it recognise most test 3s. This panel repeats that:
 pick a digit, train, and read that digit's held-out accuracy before and after the bias shift
 that maximises accuracy on the training split.
+
+The DirectGUI buttons stay for their mouse regions and clicks but draw nothing. One QuadBatch
+draws the backing and every button face in the colour of its PGButton state, and one BakedText
+draws every text, so the panel is two draw calls plus one per extra font page.
 """
 
 from __future__ import annotations
@@ -18,10 +22,20 @@ import logging
 from pathlib import Path
 
 from direct.gui import DirectGuiGlobals as DGG
-from direct.gui.DirectGui import DirectButton, DirectFrame, DirectLabel
-from panda3d.core import NodePath, TextNode
+import numpy as np
+from direct.gui.DirectGui import DirectButton, DirectFrame
+from panda3d.core import NodePath, PGButton
 
 from game.controls import BUTTON_COLORS, MUTED_COLOR, PAUSE_COLORS, TEXT_COLOR
+from game.widgets import (
+    SCREEN_FONT_PIXELS_PER_UNIT,
+    BakedText,
+    QuadBatch,
+    load_font,
+    make_text,
+    set_text,
+    set_text_color,
+)
 from sim.data import N_CLASSES
 from sim.errors import AssetError
 
@@ -34,6 +48,11 @@ TEXT_SCALE = 0.034
 SMALL_SCALE = 0.029
 DIGIT_BUTTON_WIDTH = 0.066
 NONE_BUTTON_WIDTH = 0.11
+BUTTON_HEIGHT = 0.05
+BUTTON_TEXT_DROP = 0.01       # baseline below the button's centre
+# A pressed button and its label shrink to this size about the button's centre, as
+# DirectButton's pressEffect draws them.
+PRESS_SCALE = 0.98
 REFRESH_S = 0.25
 STUDENT_PREFIX = "student"
 CURVES_PREFIX = "curves"
@@ -62,18 +81,29 @@ class ExperimentsPanel:
         self.app = app
         self.lab = app.lab
         self.results_dir = Path(results_dir)
-        self.font = font
+        self.font = font if font is not None else load_font(pixels_per_unit=SCREEN_FONT_PIXELS_PER_UNIT)
         self.refresh_clock = 0.0
         self.shown_key = None
         self.status = ""
 
+        # The invisible frame is a mouse region over the whole panel, so clicks between the
+        # buttons do not start a camera drag. The drawing hangs below it in the "unsorted" bin,
+        # in scene-graph order, which puts it over the control panel where the two overlap.
         x0, x1, z0, z1 = BOX
-        self.root = DirectFrame(parent=parent, frameColor=PANEL_COLOR, relief=DGG.FLAT,
-                                frameSize=(x0, x1, z0, z1), state=DGG.NORMAL)
+        self.root = DirectFrame(parent=parent, relief=None, state=DGG.NORMAL, frameSize=(x0, x1, z0, z1))
+        self.drawing = self.root.attachNewNode("experiments-drawing")
+        self.drawing.setBin("unsorted", 0)
+        self.text_layer = self.drawing.attachNewNode("experiments-text-sources")
+        self.boxes: list[tuple[float, float, float, float]] = [(x0, z0, x1, z1)]
+        self.texts: dict[str, NodePath] = {}
+        # Per button: (widget, quad index, label, label position and scale when not pressed).
+        self.buttons: list[tuple[DirectButton, int, NodePath, tuple]] = []
+        self.palettes: dict[DirectButton, tuple] = {}
+
         left = x0 + INSET
         z = z1 - INSET - 0.015
         self._label("Experiments", left, z, TITLE_SCALE)
-        self._label("X  show or hide", x1 - INSET, z, SMALL_SCALE, MUTED_COLOR, TextNode.ARight)
+        self._label("X  show or hide", x1 - INSET, z, SMALL_SCALE, MUTED_COLOR, "right")
 
         z -= 0.05
         self._label("Leave a digit out of the student's transfer set:", left, z, SMALL_SCALE, MUTED_COLOR)
@@ -88,9 +118,9 @@ class ExperimentsPanel:
             x += width + 0.008
 
         z -= 0.06
-        self.result_label = self._label("", left, z, TEXT_SCALE)
+        self._label("", left, z, TEXT_SCALE, name="result")
         z -= 0.037
-        self.detail_label = self._label("", left, z, SMALL_SCALE, MUTED_COLOR)
+        self._label("", left, z, SMALL_SCALE, MUTED_COLOR, name="detail")
 
         z -= 0.055
         width = (x1 - x0 - 2 * INSET - 0.02) / 3
@@ -100,24 +130,45 @@ class ExperimentsPanel:
             x = left + width / 2 + index * (width + 0.01)
             self._button(text, command, [], x, z + 0.01, width, SMALL_SCALE * 0.95)
         z -= 0.048
-        self.status_label = self._label("", left, z, SMALL_SCALE, MUTED_COLOR)
+        self._label("", left, z, SMALL_SCALE, MUTED_COLOR, name="status")
+
+        # The backing is rectangle 0 and each button face the next, so faces draw over it.
+        self.quads = QuadBatch(self.drawing, len(self.boxes), "experiments-quads")
+        self.box_array = np.array(self.boxes, dtype=np.float32)
+        self.color_array = np.empty((len(self.boxes), 4), dtype=np.float32)
+        self.color_array[0] = PANEL_COLOR
+        self.drawn_boxes: np.ndarray | None = None
+        self.drawn_colors: np.ndarray | None = None
+        self.baked_text = BakedText(self.drawing, list(self.text_layer.getChildren()), "experiments-text")
 
         self.root.hide()
         self._refresh(force=True)
 
     # --- widgets ----------------------------------------------------------------------------
 
-    def _label(self, text, x, z, scale, color=TEXT_COLOR, align=TextNode.ALeft) -> DirectLabel:
-        return DirectLabel(parent=self.root, text=text, text_font=self.font, text_scale=scale,
-                           text_fg=color, text_align=align, frameColor=(0, 0, 0, 0), relief=None,
-                           pos=(x, 0, z))
+    def _label(self, text, x, z, scale, color=TEXT_COLOR, align="left", name: str | None = None) -> NodePath:
+        """Add a text with its baseline at z; `name` marks a text that text(name) reads back."""
+        path = make_text(self.text_layer, text, self.font, pos=(x, z), scale=scale, color=color, align=align,
+                         name=name or "label")
+        if name is not None:
+            self.texts[name] = path
+        return path
 
     def _button(self, text, command, extra, x, z, width, scale) -> DirectButton:
-        height = 0.05
-        return DirectButton(parent=self.root, text=text, text_font=self.font, text_scale=scale,
-                            text_fg=TEXT_COLOR, text_pos=(0, -0.01), command=command, extraArgs=extra,
-                            frameSize=(-width / 2, width / 2, -height / 2, height / 2),
-                            frameColor=BUTTON_COLORS, relief=DGG.FLAT, pos=(x, 0, z), pressEffect=1)
+        """Add an invisible button centred on (x, z) with its face and label queued for drawing."""
+        half_width, half_height = width / 2, BUTTON_HEIGHT / 2
+        button = DirectButton(parent=self.root, relief=None, command=command, extraArgs=extra,
+                              frameSize=(-half_width, half_width, -half_height, half_height),
+                              pos=(x, 0, z), pressEffect=0)
+        self.boxes.append((x - half_width, z - half_height, x + half_width, z + half_height))
+        label = self._label(text, x, z - BUTTON_TEXT_DROP, scale, align="center")
+        self.buttons.append((button, len(self.boxes) - 1, label, (x, z, scale)))
+        self.palettes[button] = BUTTON_COLORS
+        return button
+
+    def text(self, name: str) -> str:
+        """Return the string a changing text shows now: "result", "detail" or "status"."""
+        return self.texts[name].node().getText()
 
     # --- visibility -------------------------------------------------------------------------
 
@@ -201,8 +252,9 @@ class ExperimentsPanel:
         """Show the outcome of an action in the panel (opening it) and log it."""
         (log.error if error else log.info)("%s", text)
         self.status = text
-        self.status_label["text"] = self._shorten(text)
-        self.status_label["text_fg"] = ERROR_COLOR if error else GOOD_COLOR
+        set_text(self.texts["status"], self._shorten(text))
+        set_text_color(self.texts["status"], ERROR_COLOR if error else GOOD_COLOR)
+        self.baked_text.rebake()
         if not self.visible:
             self.show()
         return path
@@ -220,6 +272,7 @@ class ExperimentsPanel:
         self.refresh_clock -= dt
         if self.refresh_clock <= 0:
             self._refresh()
+        self._draw_widgets()
 
     def _refresh(self, force: bool = False) -> None:
         self.refresh_clock = REFRESH_S
@@ -231,18 +284,42 @@ class ExperimentsPanel:
         self.shown_key = key
 
         for choice, button in self.digit_buttons.items():
-            button["frameColor"] = CHOSEN_COLORS if choice == digit else BUTTON_COLORS
+            self.palettes[button] = CHOSEN_COLORS if choice == digit else BUTTON_COLORS
 
         if digit is None:
-            self.result_label["text"] = "Every digit reaches the student."
-            self.detail_label["text"] = "Pick a digit, then train: the student never sees it."
-            return
-        result = self.lab.omitted_class_result()
-        epochs = self.lab.distiller.epoch
-        self.result_label["text"] = (f"digit {digit} right: {result.accuracy_before:.0%} → "
-                                     f"{result.accuracy_after:.0%} with bias +{result.bias_shift:.2f}")
-        self.detail_label["text"] = (f"after {epochs} epochs; shift chosen on the training split; "
-                                     f"all digits {result.overall_accuracy_after:.1%}")
+            set_text(self.texts["result"], "Every digit reaches the student.")
+            set_text(self.texts["detail"], "Pick a digit, then train: the student never sees it.")
+        else:
+            result = self.lab.omitted_class_result()
+            epochs = self.lab.distiller.epoch
+            set_text(self.texts["result"], f"digit {digit} right: {result.accuracy_before:.0%} → "
+                                           f"{result.accuracy_after:.0%} with bias +{result.bias_shift:.2f}")
+            set_text(self.texts["detail"], f"after {epochs} epochs; shift chosen on the training split; "
+                                           f"all digits {result.overall_accuracy_after:.1%}")
+        self._draw_widgets()
+
+    def _draw_widgets(self) -> None:
+        """Colour each button face by its PGButton state and shrink a pressed button and its label.
+
+        The quad batch is rewritten, and the text rebaked, only when something changed.
+        """
+        for button, index, label, (x, z, scale) in self.buttons:
+            state = button.guiItem.getState()
+            self.color_array[index] = self.palettes[button][state]
+            shrink = PRESS_SCALE if state == PGButton.S_depressed else 1.0
+            x0, z0, x1, z1 = self.boxes[index]
+            self.box_array[index] = (x + (x0 - x) * shrink, z + (z0 - z) * shrink,
+                                     x + (x1 - x) * shrink, z + (z1 - z) * shrink)
+            label.setPos(x, 0, z - BUTTON_TEXT_DROP * shrink)
+            label.setScale(scale * shrink)
+
+        if self.drawn_boxes is None or not np.array_equal(self.box_array, self.drawn_boxes):
+            self.quads.set_rects(*self.box_array.T)
+            self.drawn_boxes = self.box_array.copy()
+        if self.drawn_colors is None or not np.array_equal(self.color_array, self.drawn_colors):
+            self.quads.set_colors(self.color_array)
+            self.drawn_colors = self.color_array.copy()
+        self.baked_text.rebake()
 
     def destroy(self) -> None:
         self.root.destroy()

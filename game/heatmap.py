@@ -18,13 +18,14 @@ import logging
 import math
 
 import numpy as np
-from panda3d.core import NodePath, TextFont, TextureStage
+from panda3d.core import NodePath, TextFont, TextNode, TextureStage
 
 from game.widgets import (
     OVERLAY_BACKING_COLOR,
     PANEL_BORDER_COLOR,
     add_backing,
     SCREEN_FONT_PIXELS_PER_UNIT,
+    BakedText,
     LineBatch,
     load_font,
     make_text,
@@ -103,6 +104,11 @@ class DarkKnowledgeMap:
         self.cells.setTexScale(TextureStage.getDefault(), visible, visible)
         self.cells.setTexOffset(TextureStage.getDefault(), 0.0, 1.0 - visible)
         self.build_scale_bar()
+
+        # Every text, the changing title included, draws as one Geom per font page after the
+        # cells and the scale bar, which no text overlaps.
+        texts = [path for path in self.root.getChildren() if isinstance(path.node(), TextNode)]
+        self.text = BakedText(self.root, texts, "heatmap-text")
         self.root.hide()
 
     # --- construction ---------------------------------------------------------------------
@@ -191,6 +197,7 @@ class DarkKnowledgeMap:
         rgb_texture(self.padded_colors(), self.texture)
         self.drawn_temperature = temperature
         set_text(self.title, f"Dark knowledge at {self.tau} = {temperature:.1f}")
+        self.text.rebake()
 
     def padded_colors(self) -> np.ndarray:
         """Return the (10, 10, 3) colours in the top-left corner of a power-of-two texture."""

@@ -7,11 +7,12 @@ example the temperature caption while the slider moves.
 
 from __future__ import annotations
 
+import numpy as np
 from direct.gui import DirectGuiGlobals as DGG
 from direct.gui.DirectGui import DirectFrame, DirectLabel
-from panda3d.core import CardMaker, NodePath, TextNode, TransparencyAttrib
+from panda3d.core import NodePath, TextNode, TransparencyAttrib
 
-from game.widgets import symbol
+from game.widgets import BakedText, QuadBatch, symbol
 
 OVERLAY_BOX = (-1.34, 1.34, -0.86, 0.86)
 OVERLAY_COLOR = (0.02, 0.03, 0.06, 0.9)
@@ -100,7 +101,11 @@ def readouts(tau: str) -> tuple[tuple[str, str], ...]:
 
 
 class HelpOverlay:
-    """A centred panel listing every control and what each colour and shape means."""
+    """A centred panel listing every control and what each colour and shape means.
+
+    Its texts never change. They are merged into one Geom per font page and drawn over the
+    dimmer and the backing, which share one QuadBatch.
+    """
 
     def __init__(self, parent: NodePath, teacher_widths: str, student_widths: str, font=None):
         tau = symbol(font, "τ", "tau") if font is not None else "tau"
@@ -112,14 +117,11 @@ class HelpOverlay:
         self.root.setBin("gui-popup", 0)
         self.root.setTransparency(TransparencyAttrib.MAlpha)
         left, right, bottom, top = OVERLAY_BOX
-        dimmer = CardMaker("help-dimmer")
-        dimmer.setFrame(-4.0, 4.0, -1.0, 1.0)  # wider than any window's aspect2d
-        dimmer.setColor(*DIMMER_COLOR)
-        self.root.attachNewNode(dimmer.generate())
-        backing = CardMaker("help-backing")
-        backing.setFrame(left, right, bottom, top)
-        backing.setColor(*OVERLAY_COLOR)
-        self.root.attachNewNode(backing.generate())
+        backing = QuadBatch(self.root, 2, "help-backing")
+        # The dimmer is wider than any window's aspect2d.
+        backing.set_rects([-4.0, left], [-1.0, bottom], [4.0, right], [1.0, top])
+        backing.set_colors(np.array([DIMMER_COLOR, OVERLAY_COLOR]))
+        self.text_layer = self.root.attachNewNode("help-text")
 
         self._text("KD Explorer: how to read and drive it", (0, top - 0.1), TITLE_SCALE, TEXT_COLOR,
                    TextNode.ACenter)
@@ -129,6 +131,17 @@ class HelpOverlay:
         self._column("Sliders", sliders(tau, alpha), left + 0.08, z - 0.03, 0.5)
         z = self._column("What you see", legend(tau, teacher_widths, student_widths), 0.0, top - 0.2, 0.45)
         self._column("Readouts and panels", readouts(tau), 0.0, z - 0.03, 0.45)
+
+        # Baking removes the TextNodes, so hidden copies keep every text findable as a TextNode
+        # under the root. They draw nothing.
+        self.sources = self.root.attachNewNode("help-text-sources")
+        self.sources.hide()
+        texts = list(self.text_layer.getChildren())
+        for path in texts:
+            path.copyTo(self.sources)
+        # BakedText, unlike bake_text(), folds the three text colours into the vertices, so
+        # the text is one Geom per font page instead of one per colour. It is never rebaked.
+        self.text = BakedText(self.text_layer, texts, "help-text")
         self.root.hide()
 
     def _text(self, text, position, scale, color, align, wrap=None) -> TextNode:
@@ -140,7 +153,7 @@ class HelpOverlay:
         node.setAlign(align)
         if wrap is not None:
             node.setWordwrap(wrap)
-        path = self.root.attachNewNode(node)
+        path = self.text_layer.attachNewNode(node)
         path.setPos(position[0], 0, position[1])
         path.setScale(scale)
         return node

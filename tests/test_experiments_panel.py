@@ -2,7 +2,11 @@
 
 import numpy as np
 import pytest
+from direct.gui import DirectGuiGlobals as DGG
+from panda3d.core import MouseWatcher, PGButton
 
+from game.controls import BUTTON_COLORS, PAUSE_COLORS
+from game.experiments_panel import BOX, PANEL_COLOR, PRESS_SCALE
 from sim.results import read_curves
 
 
@@ -10,6 +14,21 @@ from sim.results import read_curves
 def panel(explorer, tmp_path):
     explorer.experiments.results_dir = tmp_path
     return explorer.experiments
+
+
+@pytest.fixture
+def watcher(explorer):
+    """A MouseWatcher on aspect2d, which the offscreen test window lacks, after one more frame."""
+    mouse = MouseWatcher("test-mouse")
+    explorer.base.aspect2d.node().setMouseWatcher(mouse)
+    explorer.step_frames(1)
+    return mouse
+
+
+def face(panel, button):
+    """Return the box (x0, z0, x1, z1) and the RGBA colour that `button`'s face was last drawn with."""
+    index = next(index for widget, index, _, _ in panel.buttons if widget is button)
+    return panel.drawn_boxes[index], panel.drawn_colors[index]
 
 
 def test_panel_starts_hidden_and_toggles(explorer, panel):
@@ -30,8 +49,8 @@ def test_choosing_digit_omits_it_from_training(explorer, panel):
     assert explorer.lab.distiller.epoch > 0
     panel._refresh(force=True)
     result = explorer.lab.omitted_class_result()
-    assert f"{result.accuracy_after:.0%}" in panel.result_label["text"]
-    assert f"+{result.bias_shift:.2f}" in panel.result_label["text"]
+    assert f"{result.accuracy_after:.0%}" in panel.text("result")
+    assert f"+{result.bias_shift:.2f}" in panel.text("result")
 
 
 def test_choosing_none_restores_every_digit(explorer, panel):
@@ -112,3 +131,79 @@ def test_keys_reach_panel_actions(explorer, panel, tmp_path):
     explorer.base.messenger.send("control-s")
 
     assert list(tmp_path.glob("student-*.npz"))
+
+
+def test_button_face_follows_pointer_state(panel):
+    button = panel.digit_buttons[4]
+    panel.show()
+    _, color = face(panel, button)
+    np.testing.assert_allclose(color, BUTTON_COLORS[PGButton.S_ready])
+
+    button.guiItem.setState(PGButton.S_rollover)
+    panel.update(0.0)
+    _, color = face(panel, button)
+    np.testing.assert_allclose(color, BUTTON_COLORS[PGButton.S_rollover])
+
+
+def test_pressed_button_shrinks_with_label(panel):
+    button = panel.digit_buttons[4]
+    panel.show()
+    ready_box, _ = face(panel, button)
+    label = next(label for widget, _, label, _ in panel.buttons if widget is button)
+    ready_scale = label.getScale()[0]
+
+    button.guiItem.setState(PGButton.S_depressed)
+    panel.update(0.0)
+
+    pressed_box, color = face(panel, button)
+    np.testing.assert_allclose(color, BUTTON_COLORS[PGButton.S_depressed])
+    np.testing.assert_allclose(pressed_box[2] - pressed_box[0], PRESS_SCALE * (ready_box[2] - ready_box[0]),
+                               rtol=1e-5)
+    np.testing.assert_allclose(pressed_box[[0, 2]].mean(), ready_box[[0, 2]].mean(), atol=1e-6)
+    assert label.getScale()[0] == pytest.approx(PRESS_SCALE * ready_scale)
+    assert label.node().getText() == "4"
+
+
+def test_chosen_digit_wears_pause_colours(panel):
+    panel.show()
+
+    panel.choose_digit(6)
+
+    _, chosen = face(panel, panel.digit_buttons[6])
+    _, other = face(panel, panel.digit_buttons[None])
+    np.testing.assert_allclose(chosen, PAUSE_COLORS[PGButton.S_ready])
+    np.testing.assert_allclose(other, BUTTON_COLORS[PGButton.S_ready])
+    np.testing.assert_allclose(panel.drawn_colors[0], PANEL_COLOR)
+
+
+def test_button_regions_match_faces(explorer, panel, watcher):
+    panel.show()
+    explorer.step_frames(1)
+
+    assert len(panel.buttons) == 14
+    for button, index, _, _ in panel.buttons:
+        x0, z0, x1, z1 = panel.drawn_boxes[index]
+        middle = explorer.base.render2d.getRelativePoint(panel.root, ((x0 + x1) / 2, 0, (z0 + z1) / 2))
+        region = watcher.getOverRegion(middle[0], middle[2])
+        assert region is not None, button
+        assert region.getName() == button.guiItem.getId(), button
+
+
+def test_gap_between_buttons_is_panel(explorer, panel, watcher):
+    panel.show()
+    explorer.step_frames(1)
+    x0, x1, z0, z1 = BOX
+    point = explorer.base.render2d.getRelativePoint(panel.root, (x1 - 0.01, 0, z0 + 0.01))
+
+    region = watcher.getOverRegion(point[0], point[2])
+
+    assert region is not None
+    assert region.getName() == panel.root.guiItem.getId()
+
+
+def test_click_event_chooses_digit(explorer, panel):
+    button = panel.digit_buttons[2]
+
+    explorer.base.messenger.send(DGG.B1CLICK + button.guiId, [None])
+
+    assert explorer.lab.omitted_class == 2
