@@ -157,6 +157,12 @@ def build_lab(settings: ExplorerSettings) -> Lab:
     return Lab(teacher=load_teacher(), split=load_split(), config=config)
 
 
+def display_missing(settings: ExplorerSettings) -> bool:
+    """Return whether a visible window is wanted on Linux with no X or Wayland display to open it on."""
+    return not settings.offscreen and sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def open_window(settings: ExplorerSettings) -> ShowBase:
     """Create the ShowBase and its window; raise DisplayUnavailableError when none opens."""
     width, height = settings.size
@@ -195,8 +201,7 @@ def open_window(settings: ExplorerSettings) -> ShowBase:
         "textures-power-2 none",
         "text-minfilter linear_mipmap_linear",
     ]))
-    if not settings.offscreen and sys.platform.startswith("linux") and not (
-            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    if display_missing(settings):
         raise DisplayUnavailableError("DISPLAY is not set")
     window_type = "offscreen" if settings.offscreen else "onscreen"
     try:
@@ -239,8 +244,7 @@ def open_after_renderer_probe(window_type: str) -> ShowBase:
     base = ShowBase(windowType="none")
     renderer = probe_renderer(base)
     samples = multisamples_for("auto", renderer) if renderer else MULTISAMPLES
-    log.info("window antialiasing %s for renderer %s (--antialias auto)", "on" if samples else "off",
-             renderer or "unknown")
+    log.debug("renderer probe: %s, so %d samples per pixel for the window", renderer or "unknown", samples)
     properties = FrameBufferProperties(FrameBufferProperties.getDefault())
     properties.setMultisamples(samples)
     if not base.openDefaultWindow(props=WindowProperties.getDefault(), type=window_type, fbprops=properties,
@@ -281,9 +285,13 @@ class ExplorerApp:
         renderer = renderer_name(self.base)
         multisamples = multisamples_for(self.settings.antialias, renderer)
         self.scene = Scene(self.base, bloom=self.settings.bloom, multisamples=multisamples)
-        if self.settings.bloom and self.scene.bloom_enabled:
-            log.info("antialiasing %s for renderer %s (--antialias %s)", "on" if multisamples else "off",
-                     renderer, self.settings.antialias)
+        # With bloom the scene's buffer is multisampled, without it the window.
+        if self.scene.bloom_enabled:
+            samples = self.scene.multisamples
+        else:
+            samples = self.base.win.getFbProperties().getMultisamples()
+        log.info("antialiasing %s (%d samples per pixel) on renderer %s, --antialias %s",
+                 "on" if samples > 1 else "off", samples, renderer, self.settings.antialias)
         self._build_world()
         self._build_screen()
         self._bind_keys()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sim.errors import AssetError
 from sim.options import bounded
+from sim.options import seed as seed_type
 from sim.training import ALPHA_RANGE, DEFAULT_ALPHA, DEFAULT_TEMPERATURE, TEMPERATURE_RANGE
 
 # Values of --antialias and ExplorerSettings.antialias.
@@ -19,6 +20,8 @@ log = logging.getLogger(__name__)
 
 EXIT_ASSET_ERROR = 1
 EXIT_NO_DISPLAY = 3
+NO_DISPLAY_MESSAGE = ("kd-explorer: could not open a window (no display?); run with --offscreen, or under a "
+                      "virtual display: xvfb-run -a -s \"-screen 0 1280x720x24\" kd-explorer")
 MIN_WINDOW_SIDE = 160
 MAX_WINDOW_SIDE = 8192
 
@@ -67,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "renderers such as Mesa llvmpipe, where it nearly doubles the time per frame")
 
     training = parser.add_argument_group("training")
-    training.add_argument("--seed", type=int, default=None,
+    training.add_argument("--seed", type=seed_type, default=None,
                           help="seed of the student's initial weights and batch order (default 0)")
     training.add_argument("--temperature", type=bounded(float, *TEMPERATURE_RANGE, "temperature"),
                           default=None, metavar="TAU",
@@ -82,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--frames", type=positive_int, default=None, metavar="N",
                        help="render N frames with a fixed 1/30 s step, then exit")
     batch.add_argument("--screenshot", default=None, metavar="PATH",
-                       help="with --frames: save the last frame to PATH (PNG)")
+                       help="with --frames: save the last frame to PATH (the type follows the name, "
+                            "e.g. .png)")
 
     from game.recorder import add_recording_options
 
@@ -104,6 +108,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         folder = Path(options.screenshot).parent
         if folder.exists() and not folder.is_dir():
             parser.error(f"--screenshot {options.screenshot}: {folder} is a file, not a folder")
+        if Path(options.screenshot).is_dir():
+            parser.error(f"--screenshot {options.screenshot} is a folder; give a file name such as shot.png")
+    if options.demo is not None:
+        folder = options.demo.parent
+        if folder.exists() and not folder.is_dir():
+            parser.error(f"--demo {options.demo}: {folder} is a file, not a folder")
+        if options.demo.is_dir():
+            parser.error(f"--demo {options.demo} is a folder; give a file name such as tour.mp4")
     return options
 
 
@@ -127,7 +139,7 @@ def save_batch_screenshot(app, path: Path) -> bool:
         return False
     if not app.screenshot(path):
         print(f"kd-explorer: could not write the screenshot {path}; check that the folder is "
-              f"writable and the name ends in .png", file=sys.stderr)
+              f"writable and the name ends in an image type such as .png", file=sys.stderr)
         return False
     return True
 
@@ -136,9 +148,12 @@ def main(argv=None) -> int:
     options = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
-    from game.app import DisplayUnavailableError, ExplorerApp, build_lab, open_window
+    from game.app import DisplayUnavailableError, ExplorerApp, build_lab, display_missing, open_window
 
     settings = settings_from(options)
+    if display_missing(settings):
+        print(NO_DISPLAY_MESSAGE, file=sys.stderr)
+        return EXIT_NO_DISPLAY
     try:
         lab = build_lab(settings)
     except AssetError as error:
@@ -148,8 +163,7 @@ def main(argv=None) -> int:
     try:
         base = open_window(settings)
     except DisplayUnavailableError:
-        print("kd-explorer: could not open a window (no display?); run with --offscreen, or under a "
-              "virtual display: xvfb-run -a -s \"-screen 0 1280x720x24\" kd-explorer", file=sys.stderr)
+        print(NO_DISPLAY_MESSAGE, file=sys.stderr)
         return EXIT_NO_DISPLAY
 
     app = ExplorerApp(settings, base=base, lab=lab, owns_base=True)

@@ -12,6 +12,7 @@ from sim.data import N_CLASSES, load_split
 from sim.errors import AssetError, SettingError
 from sim.model import TEACHER_PATH, load_teacher
 from sim.options import bounded
+from sim.options import seed as seed_type
 from sim.progress import ProgressBar
 from sim.training import (
     ALPHA_RANGE, DEFAULT_ALPHA, DEFAULT_EPOCHS, DEFAULT_TEMPERATURE, TEMPERATURE_RANGE,
@@ -45,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     teach = commands.add_parser("train-teacher", help="train the teacher and write its weights")
     teach.add_argument("--epochs", type=bounded(int, 1, MAX_EPOCHS, "epochs"), default=None,
                        help="training epochs (default: the shipped teacher's)")
-    teach.add_argument("--seed", type=int, default=None, help="random seed (default: the shipped teacher's)")
+    teach.add_argument("--seed", type=seed_type, default=None, help="random seed (default: the shipped teacher's)")
     teach.add_argument("--output", type=Path, default=TEACHER_PATH, help=f"weights file (default {TEACHER_PATH})")
 
     report = commands.add_parser("report", help="compare scratch and distilled students")
@@ -56,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     student = commands.add_parser("train-student", help="distil one student; save it and its curves")
     add_training_options(student)
-    student.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    student.add_argument("--seed", type=seed_type, default=0, help="random seed (default 0)")
     student.add_argument("--save", type=Path, metavar="PATH", help="write the trained student to PATH (.npz)")
     student.add_argument("--curves", type=Path, metavar="CSV", help="write the training curves to CSV")
     student.add_argument("--load", type=Path, metavar="PATH",
@@ -70,8 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def command_train_teacher(args) -> int:
+    from sim.results import check_writable
     from sim.teacher import TEACHER_EPOCHS, TEACHER_SEED, train_teacher
 
+    # Fail on a bad output path now, not after the training it would have stored.
+    check_writable(args.output, "the teacher weights")
     epochs = TEACHER_EPOCHS if args.epochs is None else args.epochs
     seed = TEACHER_SEED if args.seed is None else args.seed
     run = train_teacher(load_split(), epochs=epochs, seed=seed, show_progress=True)

@@ -2,6 +2,8 @@
 
 import argparse
 
+MAX_SEED = 2**32 - 1
+
 
 def bounded(kind, low, high, name: str):
     """Return an argparse type that parses `kind` (int or float) and accepts [low, high] only."""
@@ -17,3 +19,15 @@ def bounded(kind, low, high, name: str):
         return value
 
     return parse
+
+
+def seed(text: str) -> int:
+    """Parse a random seed: a whole number from 0 to 2**32 - 1, which NumPy's generators accept."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid seed {text!r}: expected a whole number from 0 to "
+                                         f"{MAX_SEED}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"invalid seed {value}: choose a whole number from 0 to {MAX_SEED}")
+    return value

@@ -71,6 +71,8 @@ def test_recording_options_present():
     (["--frames", "0"], "invalid count 0"),
     (["--screenshot", "x.png"], "--screenshot needs --frames"),
     (["--antialias", "sometimes"], "invalid choice: 'sometimes'"),
+    (["--seed", "-1"], "invalid seed -1: choose a whole number from 0 to 4294967295"),
+    (["--seed", "abc"], "invalid seed 'abc': expected a whole number"),
 ])
 def test_bad_values_rejected(arguments, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -104,6 +106,40 @@ def test_other_window_errors_propagate(monkeypatch):
 
     with pytest.raises(Exception, match="something else"):
         app_module.open_window(app_module.ExplorerSettings(offscreen=True))
+
+
+def test_output_paths_must_not_be_folders(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--frames", "2", "--screenshot", str(tmp_path)])
+    assert "is a folder; give a file name such as shot.png" in capsys.readouterr().err
+
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--demo", str(tmp_path)])
+    assert "is a folder; give a file name such as tour.mp4" in capsys.readouterr().err
+
+
+def test_demo_folder_that_is_a_file_rejected(tmp_path, capsys):
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.parse_args(["--demo", str(blocker / "tour.mp4")])
+
+    assert exit_info.value.code == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_no_display_message_is_the_only_output(monkeypatch, capsys):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr(app_module, "build_lab", lambda settings: pytest.fail("loaded the lab first"))
+
+    code = cli.main([])
+
+    captured = capsys.readouterr()
+    assert code == cli.EXIT_NO_DISPLAY
+    assert captured.err.strip() == cli.NO_DISPLAY_MESSAGE
+    assert captured.out == ""
 
 
 def test_no_display_subprocess_has_no_traceback():

@@ -68,6 +68,8 @@ def test_report_omit_class(capsys):
     (["report", "--epochs", "2.5"], "invalid epochs '2.5': expected a whole number"),
     (["report", "--seeds", "-2"], "invalid seeds -2: choose a value from 1"),
     (["report", "--omit-class", "10"], "invalid omitted class 10: choose a value from 0 to 9"),
+    (["train-teacher", "--seed", "-1"], "invalid seed -1: choose a whole number from 0 to 4294967295"),
+    (["train-student", "--seed", "seven"], "invalid seed 'seven': expected a whole number"),
 ])
 def test_bad_options_get_argparse_errors(capsys, args, message):
     with pytest.raises(SystemExit) as exit_info:
@@ -142,6 +144,16 @@ def test_output_path_checked_before_training(tmp_path, capsys, monkeypatch):
     assert main(["train-student", "--curves", str(blocker / "c.csv")]) == 1
 
     assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_teacher_output_checked_before_training(tmp_path, capsys, monkeypatch):
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    monkeypatch.setattr("sim.teacher.train_teacher", lambda *args, **kwargs: pytest.fail("trained before checking"))
+
+    assert main(["train-teacher", "--epochs", "1", "--output", str(blocker / "t.npz")]) == 1
+
+    assert "cannot write the teacher weights" in capsys.readouterr().err
 
 
 def test_report_table_names_omitted_digit(capsys):
