@@ -29,6 +29,7 @@ from panda3d.core import (
     GeomVertexFormat,
     InternalName,
     NodePath,
+    PGItem,
     PythonCallbackObject,
     RenderState,
     SamplerState,
@@ -238,7 +239,9 @@ class BakedText:
 def drawn_geom_count(root: NodePath) -> int:
     """Count the Geoms under `root` that draw, each a draw call: visible GeomNodes and TextNodes.
 
-    Hidden subtrees are skipped. Frustum culling and DirectGui states are not considered.
+    A DirectGUI widget (PGItem) draws the geometry of its current state, which lives outside
+    the scene graph, so that is counted too. Hidden subtrees are skipped and frustum culling is
+    not considered.
     """
     if root.isEmpty() or root.isHidden():
         return 0
@@ -249,6 +252,8 @@ def drawn_geom_count(root: NodePath) -> int:
     elif isinstance(node, TextNode):
         generated = NodePath(node.generate())
         count += sum(path.node().getNumGeoms() for path in generated.findAllMatches("**/+GeomNode"))
+    elif isinstance(node, PGItem):
+        count += drawn_geom_count(node.getStateDef(node.getState()))
     return count + sum(drawn_geom_count(child) for child in root.getChildren())
 
 

@@ -2,17 +2,10 @@
 
 import numpy as np
 import pytest
-from panda3d.core import GeomNode, MouseWatcher, PGButton
+from panda3d.core import MouseWatcher, PGButton
 
 from game import controls
-
-
-def drawn_geoms(path) -> int:
-    """Count the Geoms under `path` that a frame would draw (visible nodes only)."""
-    if path.isHidden():
-        return 0
-    count = path.node().getNumGeoms() if isinstance(path.node(), GeomNode) else 0
-    return count + sum(drawn_geoms(child) for child in path.getChildren())
+from game.widgets import drawn_geom_count
 
 
 def quad_box(panel, index: int) -> np.ndarray:
@@ -39,8 +32,8 @@ def watcher(explorer):
 
 
 def test_panel_draws_three_geoms(panel):
-    assert drawn_geoms(panel.root) == 3
-    assert drawn_geoms(panel.hit_root) == 0
+    assert drawn_geom_count(panel.root) == 3
+    assert drawn_geom_count(panel.hit_root) == 0
 
 
 def test_widget_regions_match_quads(explorer, panel, watcher):

@@ -1,34 +1,15 @@
 """Overlay draw calls: each overlay is a few Geoms, and its changing texts still redraw."""
 
 import pytest
-from panda3d.core import GeomNode, NodePath, PGItem, TextNode
+
+from game.widgets import drawn_geom_count
 
 # The whole frame with any one overlay open, bloom passes not included.
 FRAME_GEOM_LIMIT = 45
 
 
-def drawn_geoms(path: NodePath) -> int:
-    """Count the Geoms under `path` that a frame would draw, DirectGUI widgets included.
-
-    A DirectGUI widget draws the NodePath of its current state, which hangs outside the
-    scene graph, so this also descends into PGItem.getStateDef(state).
-    """
-    if path.isEmpty() or path.isHidden():
-        return 0
-    node = path.node()
-    count = 0
-    if isinstance(node, GeomNode):
-        count += node.getNumGeoms()
-    elif isinstance(node, TextNode):
-        generated = NodePath(node.generate())
-        count += sum(geoms.node().getNumGeoms() for geoms in generated.findAllMatches("**/+GeomNode"))
-    if isinstance(node, PGItem):
-        count += drawn_geoms(node.getStateDef(node.getState()))
-    return count + sum(drawn_geoms(child) for child in path.getChildren())
-
-
 def frame_geoms(explorer) -> int:
-    return drawn_geoms(explorer.base.render) + drawn_geoms(explorer.base.render2d)
+    return drawn_geom_count(explorer.base.render) + drawn_geom_count(explorer.base.render2d)
 
 
 def drawn_strings(baked_text) -> list[str]:
@@ -43,7 +24,7 @@ def test_overlay_draws_few_geoms(explorer, name, limit):
     explorer.step_frames(2, 1.0 / 30.0)
 
     assert overlay.visible
-    assert drawn_geoms(overlay.root) <= limit
+    assert drawn_geom_count(overlay.root) <= limit
     assert frame_geoms(explorer) <= FRAME_GEOM_LIMIT
 
 
@@ -52,7 +33,7 @@ def test_help_draws_two_geoms(explorer):
     explorer.step_frames(2, 1.0 / 30.0)
 
     assert explorer.help.shown
-    assert drawn_geoms(explorer.help.root) == 2
+    assert drawn_geom_count(explorer.help.root) == 2
     assert frame_geoms(explorer) <= FRAME_GEOM_LIMIT
 
 
@@ -60,7 +41,7 @@ def test_help_sources_draw_nothing(explorer):
     explorer.toggle_help()
 
     assert explorer.help.root.findAllMatches("**/+TextNode").getNumPaths() > 80
-    assert drawn_geoms(explorer.help.sources) == 0
+    assert drawn_geom_count(explorer.help.sources) == 0
 
 
 def test_heatmap_title_follows_temperature(explorer):
