@@ -96,8 +96,8 @@ CAMERA_PRESETS = {
     "outputs": View(focus=(19.5, 2.5, -5.3), heading=20.0, pitch=-2.0, distance=52.0),
 }
 
-# Right-column panels are laid out for a 16:9 window and hang from the right edge.
-RIGHT_COLUMN_ASPECT = 16.0 / 9.0
+# The 2D panels are laid out for a 16:9 window; fit_screen() adapts them to other shapes.
+LAYOUT_ASPECT = 16.0 / 9.0
 
 # Panda3D raises plain Exceptions with these messages when no window can be opened.
 NO_WINDOW_MESSAGES = ("Could not open window", "No graphics pipe is available")
@@ -357,30 +357,52 @@ class ExplorerApp:
 
     def _build_screen(self) -> None:
         font = load_font(pixels_per_unit=SCREEN_FONT_PIXELS_PER_UNIT)
-        # The right-hand panels are laid out in aspect2d units of a 16:9 window. Hanging them
-        # from the right edge keeps them on screen at any aspect ratio.
-        self.right_column = self.base.a2dRightCenter.attachNewNode("right-column")
-        self.right_column.setX(-RIGHT_COLUMN_ASPECT)
+        # Every 2D panel is laid out in aspect2d units of a 16:9 window, under `screen`. On a
+        # narrower window fit_screen() shrinks that node, so the panels keep their 16:9 share
+        # of the width instead of covering the 3D view, whose horizontal field of view is fixed.
+        self.screen = self.base.aspect2d.attachNewNode("screen")
+        self.left_column = self.screen.attachNewNode("left-column")
+        self.right_column = self.screen.attachNewNode("right-column")
+        self.fit_screen()
         self.accuracy_panel = AccuracyPanel(self.right_column, self.lab, font)
         self.verdict_panel = VerdictPanel(self.right_column, self.lab, font=font)
 
-        self.heatmap = DarkKnowledgeMap(self.base.aspect2d, self.lab, font)
-        self.drawpad = DrawPad(self.base.aspect2d, self.lab, self.base.mouseWatcherNode, font)
+        self.heatmap = DarkKnowledgeMap(self.screen, self.lab, font)
+        self.drawpad = DrawPad(self.screen, self.lab, self.base.mouseWatcherNode, font)
         self.heatmap.hide()
         self.drawpad.hide()
-        self.experiments = ExperimentsPanel(self.base.aspect2d, self, self.settings.results_dir, font)
+        self.experiments = ExperimentsPanel(self.screen, self, self.settings.results_dir, font)
         self.overlays = {"heatmap": self.heatmap, "drawpad": self.drawpad, "experiments": self.experiments}
         self.camera_rig.click_filters.append(self._drawpad_takes_click)
         self.camera_rig.click_filters.append(self._pointer_over_panel)
 
-        self.captions = Captions(self.base.aspect2d, self.lab, font)
-        self.help = HelpOverlay(self.base.aspect2d, self.lab.teacher.widths, self.lab.student.widths, font)
-        self.controls = ControlPanel(self.base.a2dTopLeft, self, font)
+        self.captions = Captions(self.screen, self.lab, font)
+        self.help = HelpOverlay(self.screen, self.lab.teacher.widths, self.lab.student.widths, font)
+        self.controls = ControlPanel(self.left_column, self, font)
+
+    def _on_window_event(self, window) -> None:
+        if window == self.base.win:
+            self.fit_screen()
+
+    def fit_screen(self) -> None:
+        """Scale the 2D layout to the window's aspect ratio and hang the columns from its sides.
+
+        At 16:9 or wider the scale is 1 and the columns sit at the window's left and right
+        edges. Narrower, everything 2D shrinks by aspect / (16/9) about the centre, like a 16:9
+        picture fitted into the window.
+        """
+        aspect = self.base.getAspectRatio()
+        scale = min(1.0, aspect / LAYOUT_ASPECT)
+        self.screen.setScale(scale)
+        # In the scaled node's units, the window spans x from -aspect / scale to aspect / scale.
+        self.left_column.setPos(-aspect / scale, 0.0, 1.0)
+        self.right_column.setPos(aspect / scale - LAYOUT_ASPECT, 0.0, 0.0)
 
     def _bind_keys(self) -> None:
         self.events = DirectObject()
         accept = self.events.accept
         accept("space", self.toggle_training)
+        accept("window-event", self._on_window_event)
         accept("r", self.reset_student)
         for key in ("n", "]", "page_down"):
             accept(key, self.next_sample)
@@ -624,13 +646,18 @@ class ExplorerApp:
 
         DirectGUI widgets are MouseWatcher regions, which the camera rig checks by itself.
         """
-        shift = self.base.getAspectRatio() - RIGHT_COLUMN_ASPECT
-        boxes = [(x0 + shift, z0, x1 + shift, z1) for x0, z0, x1, z1 in (ACCURACY_BOX, VERDICT_BOX)]
+        boxes = [(self.right_column, ACCURACY_BOX), (self.right_column, VERDICT_BOX)]
         if self.heatmap.visible:
-            boxes.append(heatmap.BOX)
+            boxes.append((self.screen, heatmap.BOX))
         if self.drawpad.visible:
-            boxes.append(drawpad.BOX)
-        return boxes
+            boxes.append((self.screen, drawpad.BOX))
+        aspect2d = self.base.aspect2d
+        placed = []
+        for parent, (x0, z0, x1, z1) in boxes:
+            low = aspect2d.getRelativePoint(parent, Point3(x0, 0.0, z0))
+            high = aspect2d.getRelativePoint(parent, Point3(x1, 0.0, z1))
+            placed.append((low.x, low.z, high.x, high.z))
+        return placed
 
     def point_over_panel(self, x: float, z: float) -> bool:
         """Return whether aspect2d point (x, z) lies on a visible 2D panel."""

@@ -118,8 +118,8 @@ class HelpOverlay:
         self.root.setTransparency(TransparencyAttrib.MAlpha)
         left, right, bottom, top = OVERLAY_BOX
         backing = QuadBatch(self.root, 2, "help-backing")
-        # The dimmer is wider than any window's aspect2d.
-        backing.set_rects([-4.0, left], [-1.0, bottom], [4.0, right], [1.0, top])
+        # The dimmer is larger than any window, also where the layout is shrunk to fit one.
+        backing.set_rects([-4.0, left], [-4.0, bottom], [4.0, right], [4.0, top])
         backing.set_colors(np.array([DIMMER_COLOR, OVERLAY_COLOR]))
         self.text_layer = self.root.attachNewNode("help-text")
 

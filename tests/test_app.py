@@ -6,9 +6,11 @@ import sys
 
 import numpy as np
 import pytest
+from panda3d.core import Point3
 
 from game import app as app_module
 from game.app import CAMERA_PRESETS, FRAME_TASK, ExplorerSettings
+from game.panels import ACCURACY_BOX
 
 
 def frame_pixels(app) -> np.ndarray:
@@ -441,3 +443,50 @@ def test_training_leaves_teacher_glow(explorer, monkeypatch):
     assert calls == []
     explorer.set_temperature(9.0)
     assert len(calls) == 1
+
+
+def panel_extents(explorer) -> tuple[float, float]:
+    """Return the aspect2d x of the control panel's right edge and of the right column's left edge."""
+    from game import controls
+
+    aspect2d = explorer.base.aspect2d
+    panel_right = aspect2d.getRelativePoint(explorer.left_column, Point3(controls.PANEL_RIGHT, 0, 0)).x
+    column_left = min(box[0] for box in explorer.panel_boxes()[:2])
+    return panel_right, column_left
+
+
+@pytest.mark.parametrize("aspect", [4 / 3, 5 / 4, 16 / 10])
+def test_narrow_window_keeps_panel_proportions(explorer, monkeypatch, aspect):
+    wide_right, wide_left = panel_extents(explorer)
+    wide_gap = (wide_left - wide_right) / (2 * explorer.base.getAspectRatio())
+
+    monkeypatch.setattr(explorer.base, "getAspectRatio", lambda *args: aspect)
+    explorer.fit_screen()
+
+    panel_right, column_left = panel_extents(explorer)
+    for x0, z0, x1, z1 in explorer.panel_boxes():
+        assert -aspect <= x0 < x1 <= aspect + 1e-6
+        assert -1.0 <= z0 < z1 <= 1.0
+    assert panel_right < column_left
+    assert (column_left - panel_right) / (2 * aspect) == pytest.approx(wide_gap, abs=1e-4)
+
+
+def test_wide_window_hangs_columns_from_edges(explorer, monkeypatch):
+    monkeypatch.setattr(explorer.base, "getAspectRatio", lambda *args: 21 / 9)
+    explorer.fit_screen()
+
+    right_edge = max(box[2] for box in explorer.panel_boxes()[:2])
+    assert explorer.screen.getScale().x == pytest.approx(1.0)
+    assert right_edge == pytest.approx(ACCURACY_BOX[2] + 21 / 9 - 16 / 9, abs=1e-4)
+
+
+def test_window_event_refits_layout(explorer, monkeypatch):
+    monkeypatch.setattr(explorer.base, "getAspectRatio", lambda *args: 4 / 3)
+
+    # ShowBase's own handler of this event expects a window, not the tests' offscreen buffer,
+    # so the app's handler is called directly after checking that it listens.
+    handlers = [entry[0] for entry in explorer.base.messenger.whoAccepts("window-event").values()]
+    assert explorer._on_window_event in handlers
+    explorer._on_window_event(explorer.base.win)
+
+    assert explorer.screen.getScale().x == pytest.approx(0.75)
