@@ -180,6 +180,8 @@ def open_window(settings: ExplorerSettings) -> ShowBase:
         # grew by about 1 MB a frame (1.4 GB after 800 frames at 1280x720), and with it memory
         # stays level.
         pipes.append("gl-finish true")
+        # Panda3D warns at every start that gl-finish slows rendering; here it is chosen on purpose.
+        pipes.append("notify-level-glgsg error")
     loadPrcFileData("kd-explorer", "\n".join([
         f"win-size {width} {height}",
         f"window-title {WINDOW_TITLE}",

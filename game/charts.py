@@ -39,7 +39,7 @@ TEXT_Y = -0.03                      # text and outlines sit slightly in front of
 BACKING_BOX = (-6.0, -5.0, 6.0, 5.0)
 
 # Sized to stay legible in the overview, where a local unit spans about 25 pixels at 1280x720.
-TITLE_SCALE = 0.6
+TITLE_SCALE = 0.57                  # "Student  τ = 20.0" still fits inside the backing
 LABEL_SCALE = 0.44
 SMALL_SCALE = 0.34
 READOUT_SCALE = 0.5
@@ -273,8 +273,8 @@ class OutputCharts:
 
     def write_readouts(self, snapshot) -> None:
         tau = f"{self.tau} = {snapshot.temperature:.1f}"
-        set_text(self.titles[0], f"Teacher   {tau}")
-        set_text(self.titles[1], f"Student   {tau}")
+        set_text(self.titles[0], f"Teacher  {tau}")
+        set_text(self.titles[1], f"Student  {tau}")
         label_note = "gold: true label" if snapshot.label is not None else "drawn digit: no true label"
         set_text(self.legend, f"solid bars: {tau}      outlines: {self.tau} = 1      {label_note}")
 

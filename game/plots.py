@@ -27,7 +27,7 @@ from sim.lab import Lab
 
 # Plot areas (x0, z0, x1, z1) in local units. The whole figure fits 12 x 5.8 around the origin.
 LOSS_AREA = (-5.2, -1.75, 0.35, 1.6)
-ACCURACY_AREA = (1.8, -1.75, 4.75, 1.6)
+ACCURACY_AREA = (1.8, -1.75, 4.55, 1.6)   # room on the right for the "teacher" label
 BACKING_BOX = (-6.0, -2.9, 6.0, 2.9)
 TITLE_Z = 2.4
 # Baseline of the race-gap readout, between the accuracy plot's title and its area.

@@ -112,7 +112,7 @@ class Scene:
             # NOTE: CommonFilters writes its shaders in Cg, and on this pipe (Panda3D 1.10.16
             # with Mesa) every one fails with "The profile is not supported", although
             # setBloom() returns True and the scene then shrinks to a corner.
-            log.warning("bloom unavailable on %s (its Cg shaders do not compile), so neurons glow "
+            log.info("bloom unavailable on %s (its Cg shaders do not compile), so neurons glow "
                         "with halos instead; run under xvfb-run for the bloom filter", pipe_name)
             return False
         if gsg is None or not gsg.getSupportsBasicShaders():
