@@ -94,6 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def file_in_path(path: Path) -> Path | None:
+    """Return the nearest existing parent of `path` if it is a file, else None."""
+    for parent in path.absolute().parents:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     """Parse command-line options into a namespace (argparse exits with status 2 on errors)."""
     parser = build_parser()
@@ -104,6 +112,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error("--demo renders its own frames; leave out --frames and --screenshot")
     if options.capture_dir.exists() and not options.capture_dir.is_dir():
         parser.error(f"--capture-dir {options.capture_dir} is a file; give a folder (it is created if missing)")
+    blocker = file_in_path(options.capture_dir)
+    if blocker is not None:
+        parser.error(f"--capture-dir {options.capture_dir}: {blocker} is a file, not a folder; choose another folder")
     if options.screenshot is not None:
         folder = Path(options.screenshot).parent
         if folder.exists() and not folder.is_dir():

@@ -118,6 +118,17 @@ def test_output_paths_must_not_be_folders(tmp_path, capsys):
     assert "is a folder; give a file name such as tour.mp4" in capsys.readouterr().err
 
 
+def test_capture_dir_under_a_file_rejected(tmp_path, capsys):
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.parse_args(["--capture-dir", str(blocker / "shots" / "today")])
+
+    assert exit_info.value.code == 2
+    assert f"{blocker} is a file, not a folder" in capsys.readouterr().err
+
+
 def test_demo_folder_that_is_a_file_rejected(tmp_path, capsys):
     blocker = tmp_path / "afile"
     blocker.write_text("")
