@@ -313,14 +313,19 @@ def process_cpu_seconds() -> float:
 
 
 def hide_parts(app, names) -> list[str]:
-    """Hide each named part: "2d" for every 2D panel, else a node name in the 3D world.
+    """Hide each named part: "2d" for every 2D panel, "world" for the whole 3D scene, else a node name in it.
 
     Returns the names that match nothing. Hiding parts one at a time shows what each costs
     the renderer, because the rest of the frame stays the same.
     """
     missing = []
     for name in names:
-        part = app.base.render2d if name == "2d" else app.scene.root.find(f"**/{name}")
+        if name == "2d":
+            part = app.base.render2d
+        elif name == "world":
+            part = app.scene.root
+        else:
+            part = app.scene.root.find(f"**/{name}")
         if part.isEmpty():
             missing.append(name)
         else:
@@ -335,8 +340,8 @@ def run_fps(args) -> dict:
     missing = hide_parts(app, args.hide)
     if missing:
         app.destroy()
-        return {"error": f"no part named {', '.join(missing)} to hide; use 2d or a node name such as "
-                         f"teacher-edges, teacher-halo or student-halo"}
+        return {"error": f"no part named {', '.join(missing)} to hide; use 2d, world or a node name "
+                         f"such as teacher-edges, teacher-halo or student-halo"}
     timer = PhaseTimer()
     timer.install(app)
     keep_training(app)
@@ -485,8 +490,8 @@ def main(argv=None) -> int:
     parser.add_argument("--antialias", choices=ANTIALIAS_CHOICES, default="auto",
                         help="multisampling, as kd-explorer --antialias (default auto)")
     parser.add_argument("--hide", nargs="+", default=[], metavar="PART",
-                        help="fps: hide these parts, 2d (the panels) or world node names such as "
-                             "teacher-edges, teacher-halo, student-halo")
+                        help="fps: hide these parts: 2d (the panels), world (the 3D scene) or node names "
+                             "in it such as teacher-edges, teacher-halo, student-halo")
     parser.add_argument("--seconds", type=float, default=60.0, help="peak-rss: seconds of training")
     parser.add_argument("--breakdown", action="store_true",
                         help="peak-rss: also report resident MB by start-up stage and the largest "
