@@ -129,8 +129,6 @@ class ControlPanel:
         self.quads = QuadBatch(self.quad_layer, len(self.boxes), "control-quads")
         self.box_array = np.array(self.boxes, dtype=np.float32)
         self.color_array = np.array(self.colors, dtype=np.float32)
-        self.drawn_boxes: np.ndarray | None = None
-        self.drawn_colors: np.ndarray | None = None
 
         bake_text(self.text_layer, keep=list(self.texts.values()), name="control-static-text")
         self.changing_text = BakedText(self.root, list(self.texts.values()), "control-changing-text")
@@ -371,12 +369,7 @@ class ControlPanel:
         left, right = PANEL_LEFT + INSET, PANEL_RIGHT - INSET
         self.box_array[self.progress_quad, 2] = left + (right - left) * self.progress_fraction
 
-        if self.drawn_boxes is None or not np.array_equal(self.box_array, self.drawn_boxes):
-            self.quads.set_rects(*self.box_array.T)
-            self.drawn_boxes = self.box_array.copy()
-        if self.drawn_colors is None or not np.array_equal(self.color_array, self.drawn_colors):
-            self.quads.set_colors(self.color_array)
-            self.drawn_colors = self.color_array.copy()
+        self.quads.write_changed(self.box_array, self.color_array)
 
     def destroy(self) -> None:
         self.hit_root.destroy()

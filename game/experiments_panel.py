@@ -137,8 +137,6 @@ class ExperimentsPanel:
         self.box_array = np.array(self.boxes, dtype=np.float32)
         self.color_array = np.empty((len(self.boxes), 4), dtype=np.float32)
         self.color_array[0] = PANEL_COLOR
-        self.drawn_boxes: np.ndarray | None = None
-        self.drawn_colors: np.ndarray | None = None
         self.baked_text = BakedText(self.drawing, list(self.text_layer.getChildren()), "experiments-text")
 
         self.root.hide()
@@ -313,12 +311,7 @@ class ExperimentsPanel:
             label.setPos(x, 0, z - BUTTON_TEXT_DROP * shrink)
             label.setScale(scale * shrink)
 
-        if self.drawn_boxes is None or not np.array_equal(self.box_array, self.drawn_boxes):
-            self.quads.set_rects(*self.box_array.T)
-            self.drawn_boxes = self.box_array.copy()
-        if self.drawn_colors is None or not np.array_equal(self.color_array, self.drawn_colors):
-            self.quads.set_colors(self.color_array)
-            self.drawn_colors = self.color_array.copy()
+        self.quads.write_changed(self.box_array, self.color_array)
         self.baked_text.rebake()
 
     def destroy(self) -> None:

@@ -494,6 +494,9 @@ class QuadBatch:
         # Copies of what the Geom holds, so that writing one part rewrites the rest unchanged.
         self.corners = np.zeros((count, 4, 3), dtype=np.float32)
         self.vertex_colors = np.ones((4 * count, 4), dtype=np.float32)
+        # What write_changed() last wrote: (count, 4) boxes and colours, None before its first call.
+        self.written_boxes: np.ndarray | None = None
+        self.written_colors: np.ndarray | None = None
         self.vdata = GeomVertexData(name, SPLIT_FORMAT, Geom.UHDynamic)
         self.vdata.uncleanSetNumRows(4 * count)
 
@@ -528,6 +531,19 @@ class QuadBatch:
     def set_colors(self, colors) -> None:
         """Colour every rectangle with one RGBA, or each with its row of a (count, 4) array."""
         self.paint(0, self.count, colors)
+
+    def write_changed(self, boxes: np.ndarray, colors: np.ndarray) -> None:
+        """Place and colour every rectangle from (count, 4) arrays of (x0, z0, x1, z1) and RGBA.
+
+        Called every frame by widgets that follow the pointer, it rewrites the positions or the
+        colours only when they differ from those of the previous call.
+        """
+        if self.written_boxes is None or not np.array_equal(boxes, self.written_boxes):
+            self.set_rects(*np.asarray(boxes).T)
+            self.written_boxes = np.array(boxes, dtype=np.float32)
+        if self.written_colors is None or not np.array_equal(colors, self.written_colors):
+            self.set_colors(colors)
+            self.written_colors = np.array(colors, dtype=np.float32)
 
     def place(self, first: int, count: int, x0, z0, x1, z1, y=None) -> None:
         """Place rectangles first to first + count - 1 as set_rects() places all of them."""

@@ -54,3 +54,14 @@ def explorer(panda_base, lab):
     app.step_frames(2, 1.0 / 30.0)
     yield app
     app.destroy()
+
+
+@pytest.fixture
+def watcher(explorer):
+    """A MouseWatcher on aspect2d, which the offscreen test window lacks, after one more frame."""
+    from panda3d.core import MouseWatcher
+
+    mouse = MouseWatcher("test-mouse")
+    explorer.base.aspect2d.node().setMouseWatcher(mouse)
+    explorer.step_frames(1)
+    return mouse

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from panda3d.core import MouseWatcher, PGButton
+from panda3d.core import PGButton
 
 from game import controls
 from game.widgets import drawn_geom_count
@@ -10,11 +10,11 @@ from game.widgets import drawn_geom_count
 
 def quad_box(panel, index: int) -> np.ndarray:
     """Return the (x0, z0, x1, z1) corners that quad `index` was last drawn with."""
-    return panel.drawn_boxes[index]
+    return panel.quads.written_boxes[index]
 
 
 def quad_color(panel, index: int) -> np.ndarray:
-    return panel.drawn_colors[index]
+    return panel.quads.written_colors[index]
 
 
 @pytest.fixture
@@ -22,13 +22,6 @@ def panel(explorer):
     return explorer.controls
 
 
-@pytest.fixture
-def watcher(explorer):
-    """A MouseWatcher on aspect2d, which the offscreen test window lacks, after one more frame."""
-    mouse = MouseWatcher("test-mouse")
-    explorer.base.aspect2d.node().setMouseWatcher(mouse)
-    explorer.step_frames(1)
-    return mouse
 
 
 def test_panel_draws_three_geoms(panel):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from direct.gui import DirectGuiGlobals as DGG
-from panda3d.core import MouseWatcher, PGButton
+from panda3d.core import PGButton
 
 from game.controls import BUTTON_COLORS, PAUSE_COLORS
 from game.experiments_panel import BOX, PANEL_COLOR, PRESS_SCALE
@@ -16,19 +16,12 @@ def panel(explorer, tmp_path):
     return explorer.experiments
 
 
-@pytest.fixture
-def watcher(explorer):
-    """A MouseWatcher on aspect2d, which the offscreen test window lacks, after one more frame."""
-    mouse = MouseWatcher("test-mouse")
-    explorer.base.aspect2d.node().setMouseWatcher(mouse)
-    explorer.step_frames(1)
-    return mouse
 
 
 def face(panel, button):
     """Return the box (x0, z0, x1, z1) and the RGBA colour that `button`'s face was last drawn with."""
     index = next(index for widget, index, _, _ in panel.buttons if widget is button)
-    return panel.drawn_boxes[index], panel.drawn_colors[index]
+    return panel.quads.written_boxes[index], panel.quads.written_colors[index]
 
 
 def test_panel_starts_hidden_and_toggles(explorer, panel):
@@ -173,7 +166,7 @@ def test_chosen_digit_wears_pause_colours(panel):
     _, other = face(panel, panel.digit_buttons[None])
     np.testing.assert_allclose(chosen, PAUSE_COLORS[PGButton.S_ready])
     np.testing.assert_allclose(other, BUTTON_COLORS[PGButton.S_ready])
-    np.testing.assert_allclose(panel.drawn_colors[0], PANEL_COLOR)
+    np.testing.assert_allclose(panel.quads.written_colors[0], PANEL_COLOR)
 
 
 def test_button_regions_match_faces(explorer, panel, watcher):
@@ -182,7 +175,7 @@ def test_button_regions_match_faces(explorer, panel, watcher):
 
     assert len(panel.buttons) == 14
     for button, index, _, _ in panel.buttons:
-        x0, z0, x1, z1 = panel.drawn_boxes[index]
+        x0, z0, x1, z1 = panel.quads.written_boxes[index]
         middle = explorer.base.render2d.getRelativePoint(panel.root, ((x0 + x1) / 2, 0, (z0 + z1) / 2))
         region = watcher.getOverRegion(middle[0], middle[2])
         assert region is not None, button
