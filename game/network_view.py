@@ -54,7 +54,7 @@ HALO_ALPHA_WITH_BLOOM = 0.05
 NEURON_EASE_RATE = 9.0
 
 TITLE_SCALE = 0.72
-LAYER_LABEL_SCALE = 0.46
+LAYER_LABEL_SCALE = 0.52     # the largest at which the teacher's labels keep a gap in the overview
 LABEL_COLOR = (0.82, 0.88, 1.0, 1.0)
 
 INPUT_CARD_SIZE = 4.2
@@ -432,7 +432,7 @@ class InputCard:
         self.labels = billboard_labels(self.root, "input-labels")
         self.caption = make_label(self.labels, "", (float(self.center[0]), float(self.center[1]),
                                                     float(self.center[2]) - half - 0.9),
-                                  0.42, font)
+                                  0.5, font)
         self.title = make_label(self.labels, "Input digit", (float(self.center[0]), float(self.center[1]),
                                                              float(self.center[2]) + half + 0.6),
                                 0.55, font)
