@@ -168,8 +168,10 @@ def open_window(settings: ExplorerSettings) -> ShowBase:
     width, height = settings.size
     # These defaults also shape every buffer that CommonFilters makes. With bloom, the window
     # gets no multisampling, and Scene asks for it on the scene's render-to-texture buffer alone.
-    # Without bloom, "auto" first reads the renderer's name (open_after_renderer_probe).
-    window_multisampled = not settings.bloom and settings.antialias == "on"
+    # Offscreen, the first pipe tried (EGL) has no bloom, so there the window takes the samples.
+    # Where the window does, "auto" first reads the renderer's name (open_after_renderer_probe).
+    window_takes_samples = not settings.bloom or settings.offscreen
+    window_multisampled = window_takes_samples and settings.antialias == "on"
     multisample = ["framebuffer-multisample 1", f"multisamples {MULTISAMPLES}"] if window_multisampled else []
     # Offscreen, OpenGL through EGL needs no display server at all. Where EGL is missing, and
     # for windows without a display, the pipes after it are tried in turn, down to the software
@@ -207,7 +209,7 @@ def open_window(settings: ExplorerSettings) -> ShowBase:
         raise DisplayUnavailableError("DISPLAY is not set")
     window_type = "offscreen" if settings.offscreen else "onscreen"
     try:
-        if settings.bloom or settings.antialias != "auto":
+        if not window_takes_samples or settings.antialias != "auto":
             return ShowBase(windowType=window_type)
         return open_after_renderer_probe(window_type)
     except Exception as error:

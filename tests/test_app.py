@@ -364,6 +364,29 @@ def test_opengl_antialias(bloom, antialias):
         assert lines["samples"] == str(app_module.MULTISAMPLES)
 
 
+@pytest.mark.parametrize("antialias", ["auto", "on", "off"])
+def test_offscreen_window_antialias(antialias):
+    """Offscreen, EGL has no bloom, so the window itself follows --antialias."""
+    script = (
+        "from game.app import ExplorerApp, ExplorerSettings, multisamples_for, renderer_name\n"
+        f"app = ExplorerApp(ExplorerSettings(size=(320, 180), offscreen=True, antialias={antialias!r}))\n"
+        "app.step_frames(2)\n"
+        "print('pipe', app.base.pipe.getType().getName())\n"
+        f"print('expected', multisamples_for({antialias!r}, renderer_name(app.base)))\n"
+        "print('samples', app.base.win.getFbProperties().getMultisamples())\n"
+        "app.destroy()\n"
+    )
+    env = {key: value for key, value in os.environ.items() if key not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env)
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = dict(line.split() for line in result.stdout.splitlines()
+                 if line.startswith(("pipe", "expected", "samples")))
+    if lines["pipe"] != "eglGraphicsPipe":
+        pytest.skip(f"offscreen fell back to {lines['pipe']}, which has no multisampling (install libegl-mesa0)")
+    assert lines["samples"] == lines["expected"]
+
+
 @pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="needs an X display (run under xvfb-run)")
 def test_opengl_bloom_enabled(tmp_path):
     """On OpenGL (Mesa under Xvfb in CI), CommonFilters.setBloom() succeeds."""
