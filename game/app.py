@@ -67,11 +67,11 @@ BATCH_FRAME_DT = 1.0 / 30.0
 TEACHER_Z, STUDENT_Z = 5.0, -5.0
 NETWORK_X = (-10.0, 3.0)
 INPUT_CARD_CENTER = (-15.5, 0.0, 0.0)
-CHARTS_CENTER = (12.5, 0.0, 0.0)
+CHARTS_CENTER = (13.0, 0.0, 0.0)   # clear of the teacher's "10 logits" label in the overview
 # The charts and plots turn by this heading (degrees) to face the overview camera, and are
 # scaled up so their readouts stay legible there.
 OUTPUTS_HEADING = 20.0
-OUTPUTS_SCALE = 1.3
+OUTPUTS_SCALE = 1.24
 # The plots hang this far below the charts' centre, in the charts' unscaled units.
 PLOTS_DROP = 8.5
 # The student's 16 hidden neurons sit this far apart (world units), over twice the usual
@@ -393,7 +393,7 @@ class ExplorerApp:
 
         At 16:9 or wider the scale is 1 and the columns sit at the window's left and right
         edges. Narrower, everything 2D shrinks by aspect / (16/9) about the centre, like a 16:9
-        picture fitted into the window.
+        picture fitted into the window. The camera's field of view follows too.
         """
         aspect = self.base.getAspectRatio()
         scale = min(1.0, aspect / LAYOUT_ASPECT)
@@ -401,6 +401,16 @@ class ExplorerApp:
         # In the scaled node's units, the window spans x from -aspect / scale to aspect / scale.
         self.left_column.setPos(-aspect / scale, 0.0, 1.0)
         self.right_column.setPos(aspect / scale - LAYOUT_ASPECT, 0.0, 0.0)
+
+        # LENS_FOV is horizontal. Wider than 16:9 it would crop the scene at the top and bottom,
+        # so there the lens keeps the vertical field of view it has at 16:9 instead.
+        lens = self.base.camLens
+        if aspect > LAYOUT_ASPECT:
+            half_vertical = math.atan(math.tan(math.radians(LENS_FOV / 2)) / LAYOUT_ASPECT)
+            half_horizontal = math.atan(math.tan(half_vertical) * aspect)
+            lens.setFov(math.degrees(2 * half_horizontal), math.degrees(2 * half_vertical))
+        else:
+            lens.setFov(LENS_FOV)
 
     def _bind_keys(self) -> None:
         self.events = DirectObject()

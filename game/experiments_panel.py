@@ -57,7 +57,7 @@ REFRESH_S = 0.25
 STUDENT_PREFIX = "student"
 CURVES_PREFIX = "curves"
 
-PANEL_COLOR = (0.025, 0.035, 0.07, 0.86)
+PANEL_COLOR = (0.025, 0.035, 0.07, 1.0)   # opaque, so the titles it covers do not show through
 GOOD_COLOR = (0.5, 0.92, 0.55, 1.0)
 ERROR_COLOR = (1.0, 0.55, 0.45, 1.0)
 # The chosen digit's button wears the control panel's orange Pause colours.

@@ -55,7 +55,7 @@ SCREEN_FONT_PIXELS_PER_UNIT = 28      # for aspect2d text at scales of 0.03 to 0
 
 # Colours shared by the framed 2D panels and overlays.
 PANEL_BORDER_COLOR = (0.35, 0.42, 0.6, 0.6)
-OVERLAY_BACKING_COLOR = (0.03, 0.04, 0.08, 0.94)  # near-opaque, for overlays drawn over the scene
+OVERLAY_BACKING_COLOR = (0.03, 0.04, 0.08, 1.0)  # opaque: bright text behind showed through at 0.94
 
 _font_cache: dict[str, TextFont] = {}
 

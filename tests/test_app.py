@@ -513,3 +513,15 @@ def test_window_event_refits_layout(explorer, monkeypatch):
     explorer._on_window_event(explorer.base.win)
 
     assert explorer.screen.getScale().x == pytest.approx(0.75)
+
+
+def test_wide_window_keeps_vertical_field_of_view(explorer, monkeypatch):
+    lens = explorer.base.camLens
+    standard_vertical = lens.getFov()[1]
+
+    monkeypatch.setattr(explorer.base, "getAspectRatio", lambda *args: 21 / 9)
+    lens.setAspectRatio(21 / 9)
+    explorer.fit_screen()
+
+    assert lens.getFov()[1] == pytest.approx(standard_vertical, abs=0.01)
+    assert lens.getFov()[0] > app_module.LENS_FOV
