@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from sim.errors import AssetError
-from sim.options import bounded
+from sim.options import CommandLineParser, bounded
 from sim.options import seed as seed_type
 from sim.training import ALPHA_RANGE, DEFAULT_ALPHA, DEFAULT_TEMPERATURE, TEMPERATURE_RANGE
 
@@ -20,10 +20,21 @@ log = logging.getLogger(__name__)
 
 EXIT_ASSET_ERROR = 1
 EXIT_NO_DISPLAY = 3
-NO_DISPLAY_MESSAGE = ("kd-explorer: could not open a window (no display?); run with --offscreen, or under a "
-                      "virtual display: xvfb-run -a -s \"-screen 0 1280x720x24\" kd-explorer")
 MIN_WINDOW_SIDE = 160
 MAX_WINDOW_SIDE = 8192
+
+
+def launcher() -> str:
+    """Return the command that started this process, so a hint can repeat it as typed."""
+    program = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path()
+    if program.name == "kd-explorer":
+        return str(program)
+    return f"{sys.executable} -m game"
+
+
+def no_display_message() -> str:
+    return (f"kd-explorer: could not open a window (no display?); run with --offscreen, or under a "
+            f"virtual display: xvfb-run -a -s \"-screen 0 1280x720x24\" {launcher()}")
 
 
 def window_size(text: str) -> tuple[int, int]:
@@ -52,7 +63,7 @@ def positive_int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the option parser; each group is a separate concern, so others can add groups."""
-    parser = argparse.ArgumentParser(
+    parser = CommandLineParser(
         prog="kd-explorer",
         description="Explore knowledge distillation in 3D: a teacher network, a student learning "
                     "from its soft targets, and the temperature that softens them.",
@@ -118,13 +129,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     if options.screenshot is not None:
         folder = Path(options.screenshot).parent
         if folder.exists() and not folder.is_dir():
-            parser.error(f"--screenshot {options.screenshot}: {folder} is a file, not a folder")
+            parser.error(f"--screenshot {options.screenshot}: {folder} is a file, not a folder; choose another path")
         if Path(options.screenshot).is_dir():
             parser.error(f"--screenshot {options.screenshot} is a folder; give a file name such as shot.png")
     if options.demo is not None:
         folder = options.demo.parent
         if folder.exists() and not folder.is_dir():
-            parser.error(f"--demo {options.demo}: {folder} is a file, not a folder")
+            parser.error(f"--demo {options.demo}: {folder} is a file, not a folder; choose another path")
         if options.demo.is_dir():
             parser.error(f"--demo {options.demo} is a folder; give a file name such as tour.mp4")
     return options
@@ -163,7 +174,7 @@ def main(argv=None) -> int:
 
     settings = settings_from(options)
     if display_missing(settings):
-        print(NO_DISPLAY_MESSAGE, file=sys.stderr)
+        print(no_display_message(), file=sys.stderr)
         return EXIT_NO_DISPLAY
     try:
         lab = build_lab(settings)
@@ -174,7 +185,7 @@ def main(argv=None) -> int:
     try:
         base = open_window(settings)
     except DisplayUnavailableError:
-        print(NO_DISPLAY_MESSAGE, file=sys.stderr)
+        print(no_display_message(), file=sys.stderr)
         return EXIT_NO_DISPLAY
 
     app = ExplorerApp(settings, base=base, lab=lab, owns_base=True)

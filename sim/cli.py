@@ -11,7 +11,7 @@ from pathlib import Path
 from sim.data import N_CLASSES, load_split
 from sim.errors import AssetError, SettingError
 from sim.model import TEACHER_PATH, load_teacher
-from sim.options import bounded
+from sim.options import CommandLineParser, bounded
 from sim.options import seed as seed_type
 from sim.progress import ProgressBar
 from sim.training import (
@@ -39,7 +39,7 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kd-sim", description=__doc__)
+    parser = CommandLineParser(prog="kd-sim", description=__doc__)
     parser.add_argument("--verbose", "-v", action="store_true", help="log progress to stderr")
     commands = parser.add_subparsers(dest="command", required=True)
 

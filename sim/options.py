@@ -1,6 +1,7 @@
-"""Argument types shared by the kd-sim and kd-explorer command lines."""
+"""Argument types and the parser class shared by the kd-sim and kd-explorer command lines."""
 
 import argparse
+import sys
 
 MAX_SEED = 2**32 - 1
 
@@ -31,3 +32,15 @@ def seed(text: str) -> int:
     if not 0 <= value <= MAX_SEED:
         raise argparse.ArgumentTypeError(f"invalid seed {value}: choose a whole number from 0 to {MAX_SEED}")
     return value
+
+
+class CommandLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line: what is wrong, then where the options are listed.
+
+    The stock parser prints its whole usage block before the error, which buries the message.
+    Subcommand parsers made with add_subparsers() inherit this class.
+    """
+
+    def error(self, message: str):
+        print(f"{self.prog}: error: {message}; see {self.prog} --help", file=sys.stderr)
+        sys.exit(2)

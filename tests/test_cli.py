@@ -118,7 +118,7 @@ def test_output_paths_must_not_be_folders(tmp_path, capsys):
     assert "is a folder; give a file name such as tour.mp4" in capsys.readouterr().err
 
 
-def test_capture_dir_under_a_file_rejected(tmp_path, capsys):
+def test_capture_dir_under_file_rejected(tmp_path, capsys):
     blocker = tmp_path / "afile"
     blocker.write_text("")
 
@@ -129,7 +129,7 @@ def test_capture_dir_under_a_file_rejected(tmp_path, capsys):
     assert f"{blocker} is a file, not a folder" in capsys.readouterr().err
 
 
-def test_demo_folder_that_is_a_file_rejected(tmp_path, capsys):
+def test_demo_under_file_rejected(tmp_path, capsys):
     blocker = tmp_path / "afile"
     blocker.write_text("")
 
@@ -140,7 +140,7 @@ def test_demo_folder_that_is_a_file_rejected(tmp_path, capsys):
     assert "is a file, not a folder" in capsys.readouterr().err
 
 
-def test_no_display_message_is_the_only_output(monkeypatch, capsys):
+def test_no_display_prints_one_line_only(monkeypatch, capsys):
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.setattr(app_module, "build_lab", lambda settings: pytest.fail("loaded the lab first"))
@@ -149,8 +149,28 @@ def test_no_display_message_is_the_only_output(monkeypatch, capsys):
 
     captured = capsys.readouterr()
     assert code == cli.EXIT_NO_DISPLAY
-    assert captured.err.strip() == cli.NO_DISPLAY_MESSAGE
+    assert captured.err.strip() == cli.no_display_message()
     assert captured.out == ""
+
+
+@pytest.mark.parametrize("argv0, expected", [
+    (".venv/bin/kd-explorer", ".venv/bin/kd-explorer"),
+    ("/opt/kd/bin/kd-explorer", "/opt/kd/bin/kd-explorer"),
+    ("/repo/game/__main__.py", f"{sys.executable} -m game"),
+])
+def test_no_display_hint_repeats_launcher(monkeypatch, argv0, expected):
+    monkeypatch.setattr(sys, "argv", [argv0])
+
+    assert cli.no_display_message().endswith(f'xvfb-run -a -s "-screen 0 1280x720x24" {expected}')
+
+
+def test_parse_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--seed", "-1"])
+
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].endswith("see kd-explorer --help")
 
 
 def test_no_display_subprocess_has_no_traceback():

@@ -75,8 +75,10 @@ def test_bad_options_get_argparse_errors(capsys, args, message):
     with pytest.raises(SystemExit) as exit_info:
         main(args)
 
+    error = capsys.readouterr().err
     assert exit_info.value.code == 2
-    assert message in capsys.readouterr().err
+    assert message in error
+    assert len(error.strip().splitlines()) == 1
 
 
 def test_train_student_saves_and_evaluates(tmp_path, capsys):
@@ -146,7 +148,7 @@ def test_output_path_checked_before_training(tmp_path, capsys, monkeypatch):
     assert "is a file, not a folder" in capsys.readouterr().err
 
 
-def test_teacher_output_checked_before_training(tmp_path, capsys, monkeypatch):
+def test_teacher_path_checked_first(tmp_path, capsys, monkeypatch):
     blocker = tmp_path / "afile"
     blocker.write_text("")
     monkeypatch.setattr("sim.teacher.train_teacher", lambda *args, **kwargs: pytest.fail("trained before checking"))
