@@ -98,6 +98,9 @@ CAMERA_PRESETS = {
 
 # The 2D panels are laid out for a 16:9 window; fit_screen() adapts them to other shapes.
 LAYOUT_ASPECT = 16.0 / 9.0
+# Shift (x, z) of the drawing pad from drawpad.BOX, which puts it over the verdict panel with
+# its right edge at the window's.
+DRAWPAD_OFFSET = (2.12, 0.0, -0.13)
 
 # Panda3D raises plain Exceptions with these messages when no window can be opened.
 NO_WINDOW_MESSAGES = ("Could not open window", "No graphics pipe is available")
@@ -372,7 +375,10 @@ class ExplorerApp:
         self.verdict_panel = VerdictPanel(self.right_column, self.lab, font=font)
 
         self.heatmap = DarkKnowledgeMap(self.screen, self.lab, font)
-        self.drawpad = DrawPad(self.screen, self.lab, self.base.mouseWatcherNode, font)
+        # The pad takes the place of the verdict panel, which toggle_overlay() hides meanwhile, so
+        # both networks and the output charts stay in view while the user draws.
+        self.drawpad = DrawPad(self.right_column, self.lab, self.base.mouseWatcherNode, font)
+        self.drawpad.root.setPos(*DRAWPAD_OFFSET)
         self.heatmap.hide()
         self.drawpad.hide()
         self.experiments = ExperimentsPanel(self.screen, self, self.settings.results_dir, font)
@@ -638,6 +644,10 @@ class ExplorerApp:
         if overlay is None or (self.help.shown and not overlay.visible):
             return
         overlay.toggle()
+        if name == "drawpad" and overlay.visible:
+            self.verdict_panel.root.hide()
+        elif name == "drawpad":
+            self.verdict_panel.root.show()
         if name == "drawpad" and not overlay.visible and self.lab.custom_image is not None:
             # Closing the pad hands the networks back to the held-out sample.
             self.lab.set_sample(self.lab.sample_index)
@@ -660,11 +670,13 @@ class ExplorerApp:
 
         DirectGUI widgets are MouseWatcher regions, which the camera rig checks by itself.
         """
-        boxes = [(self.right_column, ACCURACY_BOX), (self.right_column, VERDICT_BOX)]
+        boxes = [(self.right_column, ACCURACY_BOX)]
+        if not self.verdict_panel.root.isHidden():
+            boxes.append((self.right_column, VERDICT_BOX))
         if self.heatmap.visible:
             boxes.append((self.screen, heatmap.BOX))
         if self.drawpad.visible:
-            boxes.append((self.screen, drawpad.BOX))
+            boxes.append((self.drawpad.root, drawpad.BOX))
         aspect2d = self.base.aspect2d
         placed = []
         for parent, (x0, z0, x1, z1) in boxes:

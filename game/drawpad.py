@@ -48,7 +48,7 @@ from sim.lab import Lab
 
 log = logging.getLogger(__name__)
 
-BOX = (-1.05, -0.52, -0.35, 0.3)             # x0, z0, x1, z1 in aspect2d units
+BOX = (-1.05, -0.52, -0.35, 0.3)             # x0, z0, x1, z1 in the root's units
 GRID = (-0.94, -0.3, -0.46, 0.18)            # the 8 x 8 cells
 CLEAR_BUTTON = (-1.02, -0.495, -0.72, -0.41)
 SAMPLE_BUTTON = (-0.69, -0.495, -0.38, -0.41)

@@ -525,3 +525,34 @@ def test_wide_window_keeps_vertical_field_of_view(explorer, monkeypatch):
 
     assert lens.getFov()[1] == pytest.approx(standard_vertical, abs=0.01)
     assert lens.getFov()[0] > app_module.LENS_FOV
+
+
+def charts_right_edge(explorer) -> float:
+    """Return the aspect2d x of the output charts' right edge as the overview camera sees them."""
+    from panda3d.core import Point2
+
+    from game.charts import BACKING_BOX
+
+    x0, z0, x1, z1 = BACKING_BOX
+    lens, camera = explorer.base.camLens, explorer.base.camera
+    edges = []
+    for x, z in ((x0, z0), (x0, z1), (x1, z0), (x1, z1)):
+        film = Point2()
+        assert lens.project(camera.getRelativePoint(explorer.charts.root, Point3(x, 0, z)), film)
+        edges.append(film.x * explorer.base.getAspectRatio())
+    return max(edges)
+
+
+def test_drawing_pad_takes_verdict_panel_place(explorer):
+    explorer.toggle_overlay("drawpad")
+
+    assert explorer.verdict_panel.root.isHidden()
+    pad = explorer.panel_boxes()[-1]
+    aspect = explorer.base.getAspectRatio()
+    assert pad[2] <= aspect + 1e-6
+    charts_edge = charts_right_edge(explorer)
+    assert 0.5 < charts_edge < pad[0]
+
+    explorer.toggle_overlay("drawpad")
+
+    assert not explorer.verdict_panel.root.isHidden()
