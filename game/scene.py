@@ -43,13 +43,12 @@ FLOOR_COLOR = (0.3, 0.42, 0.8, 0.4)
 
 # Panda3D caches a renderer-ready ("munged") copy of each Geom, and every rewrite of a dynamic
 # Geom adds an entry. At the default of 5,000 entries the stale copies grew the explorer by
-# about 0.14 MB a frame for minutes. With the default panels the cache held 55 entries after
-# five frames, and stale copies filled the rest. In 30 to 40 s of training under Xvfb, the
-# explorer used about 10 MB more with 256 entries than with 64. A cache smaller than the set
-# of Geoms drawn costs CPU time (Geoms munged again each frame), not memory.
-# NOTE: the Geoms drawn with the optional panels open (help, experiments, dark-knowledge map,
-# draw pad) were not counted, so 128 is a guess that leaves room for them.
-GEOM_CACHE_ENTRIES = 128
+# about 0.14 MB a frame for minutes. One frame needs 36 entries (cache flushed, one frame
+# drawn, bloom on), 38 to 41 with one optional panel open and 46 with all of them. A cache
+# smaller than that costs CPU time (Geoms munged again each frame); a larger one holds stale
+# copies: over 15 s of training under Xvfb the peak was about 7 MB lower at 96 than at 128.
+GEOM_CACHE_ENTRIES = 96
+
 
 class Scene:
     """Everything around the networks: clear colour, lights, floor, font, glow sprite, bloom."""
