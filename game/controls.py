@@ -112,8 +112,7 @@ class ControlPanel:
         self.boxes: list[tuple[float, float, float, float]] = []
         self.colors: list[tuple[float, ...]] = []
         self.texts: dict[str, NodePath] = {}
-        self.buttons: list[tuple[DirectButton, int]] = []    # (widget, quad index)
-        self.quad_of: dict[DirectButton, int] = {}
+        self.quad_of: dict[DirectButton, int] = {}           # button or slider thumb -> quad index
         self.button_palettes: dict[int, tuple] = {}          # quad index -> state colours
         self.sliders: list[tuple[DirectSlider, int]] = []    # (widget, thumb quad index)
 
@@ -160,7 +159,6 @@ class ControlPanel:
                               frameSize=(-half_width, half_width, -half_height, half_height),
                               pos=((x0 + x1) / 2, 0, z))
         index = self._add_rect((x0, z - half_height, x1, z + half_height), colors[PGButton.S_ready])
-        self.buttons.append((button, index))
         self.quad_of[button] = index
         self.button_palettes[index] = colors
         self._label(text, z - BUTTON_TEXT_DROP, BUTTON_TEXT_SCALE, x=(x0 + x1) / 2, align="center", name=name)
@@ -179,7 +177,7 @@ class ControlPanel:
                         center + SLIDER_HALF_WIDTH, z + SLIDER_TRACK_HALF_HEIGHT), TRACK_COLOR)
         thumb = self._add_rect((center - half_x, z - half_z, center + half_x, z + half_z), THUMB_COLORS[0])
         self.sliders.append((slider, thumb))
-        self.buttons.append((slider.thumb, thumb))
+        self.quad_of[slider.thumb] = thumb
         self.button_palettes[thumb] = THUMB_COLORS
         return slider
 
@@ -360,7 +358,7 @@ class ControlPanel:
 
         The quad batch is rewritten only when a colour or position changed.
         """
-        for widget, index in self.buttons:
+        for widget, index in self.quad_of.items():
             self.color_array[index] = self.button_palettes[index][widget.guiItem.getState()]
         for slider, index in self.sliders:
             x = slider.thumb.getX(self.root)

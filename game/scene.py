@@ -45,7 +45,7 @@ FLOOR_COLOR = (0.3, 0.42, 0.8, 0.4)
 # Geom adds an entry. At the default of 5,000 entries the stale copies grew the explorer by
 # about 0.14 MB a frame for minutes. One frame needs 36 entries (cache flushed, one frame
 # drawn, bloom on), 38 to 41 with one optional panel open and 46 with all of them. A cache
-# smaller than that costs CPU time (Geoms munged again each frame); a larger one holds stale
+# smaller than that costs CPU time (Geoms munged again each frame), and a larger one keeps stale
 # copies: over 15 s of training under Xvfb the peak was about 7 MB lower at 96 than at 128.
 GEOM_CACHE_ENTRIES = 96
 

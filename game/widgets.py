@@ -480,6 +480,28 @@ def _merged_geom(name: str, parts) -> Geom:
     return geom
 
 
+def _quad_triangles(count: int) -> GeomTriangles:
+    """Return two triangles for each of `count` quads whose 4 corners are consecutive vertices.
+
+    Corners go counter-clockwise seen from -Y, so the front faces a camera looking along +Y.
+    """
+    triangles = GeomTriangles(Geom.UHStatic)
+    triangles.setIndexType(Geom.NTUint32)
+    for corner in range(0, 4 * count, 4):
+        triangles.addVertices(corner, corner + 1, corner + 2)
+        triangles.addVertices(corner, corner + 2, corner + 3)
+    return triangles
+
+
+def _attach_geom(parent: NodePath, name: str, vdata: GeomVertexData, primitive) -> NodePath:
+    """Attach a GeomNode named `name` under `parent` that draws `primitive` over `vdata`."""
+    geom = Geom(vdata)
+    geom.addPrimitive(primitive)
+    node = GeomNode(name)
+    node.addGeom(geom)
+    return parent.attachNewNode(node)
+
+
 class QuadBatch:
     """`count` axis-aligned rectangles in the XZ plane, drawn as one Geom.
 
@@ -500,17 +522,7 @@ class QuadBatch:
         self.vdata = GeomVertexData(name, SPLIT_FORMAT, Geom.UHDynamic)
         self.vdata.uncleanSetNumRows(4 * count)
 
-        triangles = GeomTriangles(Geom.UHStatic)
-        triangles.setIndexType(Geom.NTUint32)
-        for corner in range(0, 4 * count, 4):
-            # Counter-clockwise seen from -Y, so the front faces a camera looking along +Y.
-            triangles.addVertices(corner, corner + 1, corner + 2)
-            triangles.addVertices(corner, corner + 2, corner + 3)
-        geom = Geom(self.vdata)
-        geom.addPrimitive(triangles)
-        node = GeomNode(name)
-        node.addGeom(geom)
-        self.path = parent.attachNewNode(node)
+        self.path = _attach_geom(parent, name, self.vdata, _quad_triangles(count))
         # Opaque batches skip the back-to-front sorted transparent bin, so their draw order
         # does not depend on the camera position.
         if transparent:
@@ -608,11 +620,7 @@ class LineBatch:
         lines.setIndexType(Geom.NTUint32)
         for start in range(0, 2 * count, 2):
             lines.addVertices(start, start + 1)
-        geom = Geom(self.vdata)
-        geom.addPrimitive(lines)
-        node = GeomNode(name)
-        node.addGeom(geom)
-        self.path = parent.attachNewNode(node)
+        self.path = _attach_geom(parent, name, self.vdata, lines)
         self.path.setTransparency(TransparencyAttrib.MAlpha)
         self.path.setRenderModeThickness(thickness)
 
@@ -654,11 +662,7 @@ def make_polyline(parent: NodePath, xs, zs, color, name: str = "polyline", y: fl
     strip = GeomLinestrips(Geom.UHStatic)
     strip.addConsecutiveVertices(0, len(points))
     strip.closePrimitive()
-    geom = Geom(vdata)
-    geom.addPrimitive(strip)
-    node = GeomNode(name)
-    node.addGeom(geom)
-    path = parent.attachNewNode(node)
+    path = _attach_geom(parent, name, vdata, strip)
     path.setRenderModeThickness(thickness)
     return path
 
@@ -754,15 +758,7 @@ def textured_cards(parent: NodePath, texture: Texture, boxes, uv_boxes, name: st
     else:
         _write(vdata, 1, _broadcast_colors(colors, count, 4))
         _write(vdata, 2, uvs)
-    triangles = GeomTriangles(Geom.UHStatic)
-    for corner in range(0, 4 * count, 4):
-        triangles.addVertices(corner, corner + 1, corner + 2)
-        triangles.addVertices(corner, corner + 2, corner + 3)
-    geom = Geom(vdata)
-    geom.addPrimitive(triangles)
-    node = GeomNode(name)
-    node.addGeom(geom)
-    cards = parent.attachNewNode(node)
+    cards = _attach_geom(parent, name, vdata, _quad_triangles(count))
     cards.setTexture(texture)
     return cards
 

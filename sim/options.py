@@ -9,6 +9,8 @@ MAX_SEED = 2**32 - 1
 def bounded(kind, low, high, name: str):
     """Return an argparse type that parses `kind` (int or float) and accepts [low, high] only."""
     noun = "a whole number" if kind is int else "a number"
+    # Whole numbers print in full: with "g", a bound such as 2**32 - 1 read 4.29497e+09.
+    style = "d" if kind is int else "g"
 
     def parse(text: str):
         try:
@@ -16,22 +18,15 @@ def bounded(kind, low, high, name: str):
         except ValueError:
             raise argparse.ArgumentTypeError(f"invalid {name} {text!r}: expected {noun}") from None
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"invalid {name} {value:g}: choose a value from {low:g} to {high:g}")
+            raise argparse.ArgumentTypeError(f"invalid {name} {value:{style}}: choose a value from "
+                                             f"{low:{style}} to {high:{style}}")
         return value
 
     return parse
 
 
-def seed(text: str) -> int:
-    """Parse a random seed: a whole number from 0 to 2**32 - 1, which NumPy's generators accept."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid seed {text!r}: expected a whole number from 0 to "
-                                         f"{MAX_SEED}") from None
-    if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"invalid seed {value}: choose a whole number from 0 to {MAX_SEED}")
-    return value
+# A random seed: a whole number NumPy's generators accept.
+seed = bounded(int, 0, MAX_SEED, "seed")
 
 
 class CommandLineParser(argparse.ArgumentParser):

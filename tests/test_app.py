@@ -528,7 +528,7 @@ def test_wide_window_keeps_vertical_field_of_view(explorer, monkeypatch):
 
 
 def charts_right_edge(explorer) -> float:
-    """Return the aspect2d x of the output charts' right edge as the overview camera sees them."""
+    """Return the aspect2d x of the output charts' right edge in the overview camera's image."""
     from panda3d.core import Point2
 
     from game.charts import BACKING_BOX

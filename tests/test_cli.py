@@ -71,7 +71,7 @@ def test_recording_options_present():
     (["--frames", "0"], "invalid count 0"),
     (["--screenshot", "x.png"], "--screenshot needs --frames"),
     (["--antialias", "sometimes"], "invalid choice: 'sometimes'"),
-    (["--seed", "-1"], "invalid seed -1: choose a whole number from 0 to 4294967295"),
+    (["--seed", "-1"], "invalid seed -1: choose a value from 0 to 4294967295"),
     (["--seed", "abc"], "invalid seed 'abc': expected a whole number"),
 ])
 def test_bad_values_rejected(arguments, message, capsys):

@@ -30,8 +30,8 @@ def test_panel_draws_three_geoms(panel):
 
 
 def test_widget_regions_match_quads(explorer, panel, watcher):
-    assert panel.buttons
-    for widget, index in panel.buttons:
+    assert panel.quad_of
+    for widget, index in panel.quad_of.items():
         x0, z0, x1, z1 = quad_box(panel, index)
         # Quad corners are in the panel's frame; the region test needs render2d coordinates.
         middle = explorer.base.render2d.getRelativePoint(panel.root, ((x0 + x1) / 2, 0, (z0 + z1) / 2))

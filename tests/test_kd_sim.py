@@ -68,7 +68,7 @@ def test_report_omit_class(capsys):
     (["report", "--epochs", "2.5"], "invalid epochs '2.5': expected a whole number"),
     (["report", "--seeds", "-2"], "invalid seeds -2: choose a value from 1"),
     (["report", "--omit-class", "10"], "invalid omitted class 10: choose a value from 0 to 9"),
-    (["train-teacher", "--seed", "-1"], "invalid seed -1: choose a whole number from 0 to 4294967295"),
+    (["train-teacher", "--seed", "-1"], "invalid seed -1: choose a value from 0 to 4294967295"),
     (["train-student", "--seed", "seven"], "invalid seed 'seven': expected a whole number"),
 ])
 def test_bad_options_get_argparse_errors(capsys, args, message):
